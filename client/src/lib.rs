@@ -1,0 +1,1 @@
+//! Placeholder: the generated client and SDK arrive with the SDK issue.

@@ -1,0 +1,140 @@
+//! Configuration, in one place. Sources, lowest precedence first: built-in defaults, an
+//! optional TOML file (`--config` or `RATEL_CONFIG`), the environment (`RATEL_*`, plus
+//! `DATABASE_URL`), and command-line flags.
+
+use std::path::PathBuf;
+
+use figment::Figment;
+use figment::providers::{Env, Format, Serialized, Toml};
+use serde::{Deserialize, Serialize};
+
+use crate::storage::DbSettings;
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Settings {
+    /// Address to listen on (`RATEL_BIND`).
+    pub bind: String,
+    /// `sqlite://FILE?mode=rwc` or `postgres://...` (`DATABASE_URL`).
+    pub database_url: String,
+    /// Base of the URLs the API returns (`RATEL_PUBLIC_URL`); defaults to `http://<bind>`.
+    pub public_url: Option<String>,
+    /// Largest accepted request body, in bytes.
+    pub body_limit: usize,
+    /// Requests per second allowed per key; unset means no limit.
+    pub rate_limit: Option<u32>,
+    /// Burst allowed above the rate (defaults to the rate).
+    pub rate_limit_burst: Option<u32>,
+    /// Connections in the database pool.
+    pub db_max_connections: u32,
+    /// SQLite `synchronous=FULL` (survives power loss) instead of NORMAL.
+    pub sqlite_synchronous_full: bool,
+    /// A tracing filter, e.g. `info` or `ratel_server=debug`.
+    pub log_level: String,
+    /// `text` or `json`.
+    pub log_format: LogFormat,
+    /// Seconds in-flight requests get to finish after SIGTERM/SIGINT.
+    pub shutdown_grace_secs: u64,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
+pub const DEFAULT_DATABASE_URL: &str = "sqlite://ratel.sqlite3?mode=rwc";
+
+impl Default for Settings {
+    fn default() -> Self {
+        Self {
+            bind: "127.0.0.1:8000".to_owned(),
+            database_url: DEFAULT_DATABASE_URL.to_owned(),
+            public_url: None,
+            body_limit: 1024 * 1024,
+            rate_limit: None,
+            rate_limit_burst: None,
+            db_max_connections: 16,
+            sqlite_synchronous_full: false,
+            log_level: "info".to_owned(),
+            log_format: LogFormat::Text,
+            shutdown_grace_secs: 30,
+        }
+    }
+}
+
+/// Values given on the command line; `None` means "not given".
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct Overrides {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub bind: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub database_url: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub public_url: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub body_limit: Option<usize>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rate_limit: Option<u32>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub log_level: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub log_format: Option<LogFormat>,
+}
+
+impl Settings {
+    /// Loads the settings from every source.
+    pub fn load(file: Option<PathBuf>, overrides: Overrides) -> Result<Self, Box<figment::Error>> {
+        let file = file.or_else(|| std::env::var_os("RATEL_CONFIG").map(PathBuf::from));
+        let mut figment = Figment::from(Serialized::defaults(Settings::default()));
+        if let Some(file) = file {
+            figment = figment.merge(Toml::file_exact(file));
+        }
+        figment
+            .merge(Env::prefixed("RATEL_").ignore(&["config"]))
+            .merge(Env::raw().only(&["database_url"]))
+            .merge(Serialized::defaults(overrides))
+            .extract()
+            .map_err(Box::new)
+    }
+
+    pub fn db(&self) -> DbSettings {
+        DbSettings {
+            url: self.database_url.clone(),
+            max_connections: self.db_max_connections,
+            sqlite_synchronous_full: self.sqlite_synchronous_full,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    #[allow(clippy::result_large_err)] // figment's Jail API returns its own error type
+    fn precedence_file_env_flags() {
+        figment::Jail::expect_with(|jail| {
+            jail.create_file(
+                "ratel.toml",
+                "bind = \"0.0.0.0:1\"\nbody_limit = 10\nlog_level = \"warn\"",
+            )?;
+            jail.set_env("RATEL_BODY_LIMIT", "20");
+            jail.set_env("DATABASE_URL", "postgres://x/y");
+            let s = Settings::load(
+                Some("ratel.toml".into()),
+                Overrides {
+                    log_level: Some("debug".into()),
+                    ..Overrides::default()
+                },
+            )
+            .map_err(|e| *e)?;
+            assert_eq!(s.bind, "0.0.0.0:1");
+            assert_eq!(s.body_limit, 20);
+            assert_eq!(s.database_url, "postgres://x/y");
+            assert_eq!(s.log_level, "debug");
+            Ok(())
+        });
+    }
+}

@@ -1,0 +1,468 @@
+//! Request bodies as the domain reads them: JSON checked field by field into typed inputs,
+//! with one `FieldError` per invalid field (its `attr` a dotted path).
+
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, Utc};
+use serde_json::{Map, Value};
+
+use super::actions::{ActionInput, ActionPatch};
+use super::tasks::{Status, TaskInput, TaskPatch, parse_duration};
+use super::{DomainError, DomainResult, FieldError};
+
+/// A nullable field of a partial update: absent (`None`), null (`Some(None)`), or a value.
+pub type Nullable<T> = Option<Option<T>>;
+
+/// Reads the fields of one JSON object, collecting errors instead of stopping at the first.
+pub struct Fields<'a> {
+    obj: &'a Map<String, Value>,
+    prefix: String,
+    errors: &'a mut Vec<FieldError>,
+}
+
+const MAX_INT32: i64 = 2_147_483_647;
+
+impl<'a> Fields<'a> {
+    fn attr(&self, name: &str) -> String {
+        format!("{}{name}", self.prefix)
+    }
+
+    fn error(&mut self, name: &str, code: &'static str, detail: impl Into<String>) {
+        let attr = self.attr(name);
+        self.errors.push(FieldError::new(attr, code, detail));
+    }
+
+    /// The raw value: `None` when absent, `Some(Value::Null)` when null.
+    fn raw(&self, name: &str) -> Option<&'a Value> {
+        self.obj.get(name)
+    }
+
+    fn required(&mut self, name: &str) -> Option<&'a Value> {
+        let value = self.raw(name);
+        if value.is_none() {
+            self.error(name, "required", "This field is required.");
+        }
+        value
+    }
+
+    /// A string of `min..=max` characters. Null is an error unless `nullable`.
+    fn string(&mut self, name: &str, value: &Value, min: usize, max: usize) -> Option<String> {
+        let Value::String(s) = value else {
+            self.error(name, "invalid", "Not a valid string.");
+            return None;
+        };
+        let len = s.chars().count();
+        if len < min {
+            if len == 0 {
+                self.error(name, "blank", "This field may not be blank.");
+            } else {
+                self.error(
+                    name,
+                    "min_length",
+                    format!("Ensure this field has at least {min} characters."),
+                );
+            }
+            return None;
+        }
+        if len > max {
+            self.error(
+                name,
+                "max_length",
+                format!("Ensure this field has no more than {max} characters."),
+            );
+            return None;
+        }
+        Some(s.clone())
+    }
+
+    fn int(&mut self, name: &str, value: &Value, min: i64, max: i64) -> Option<i64> {
+        let Some(n) = value.as_i64() else {
+            let detail = if value.is_u64() || value.as_f64().is_some_and(|f| f.fract() == 0.0) {
+                format!("Ensure this value is less than or equal to {max}.")
+            } else {
+                "A valid integer is required.".to_owned()
+            };
+            let code = if detail.starts_with("Ensure") {
+                "max_value"
+            } else {
+                "invalid"
+            };
+            self.error(name, code, detail);
+            return None;
+        };
+        if n < min {
+            self.error(
+                name,
+                "min_value",
+                format!("Ensure this value is greater than or equal to {min}."),
+            );
+            return None;
+        }
+        if n > max {
+            self.error(
+                name,
+                "max_value",
+                format!("Ensure this value is less than or equal to {max}."),
+            );
+            return None;
+        }
+        Some(n)
+    }
+
+    fn datetime(&mut self, name: &str, value: &Value) -> Option<DateTime<Utc>> {
+        let parsed = value
+            .as_str()
+            .and_then(|s| DateTime::parse_from_rfc3339(s).ok())
+            .map(|d| d.with_timezone(&Utc));
+        if parsed.is_none() {
+            self.error(
+                name,
+                "invalid",
+                "Datetime has wrong format. Use an RFC 3339 date-time such as 2026-01-31T12:00:00Z.",
+            );
+        }
+        parsed
+    }
+
+    fn duration(&mut self, name: &str, value: &Value) -> Option<i64> {
+        let parsed = match value {
+            Value::String(s) => parse_duration(s),
+            Value::Number(n) => n.as_f64().filter(|f| *f >= 0.0).map(|f| (f * 1e6) as i64),
+            _ => None,
+        };
+        if parsed.is_none() {
+            self.error(
+                name,
+                "invalid",
+                "Duration has wrong format. Use seconds or [D ]HH:MM:SS[.ffffff].",
+            );
+        }
+        parsed
+    }
+
+    /// Applies `read` to a present value, mapping null to `Some(None)` when `nullable`.
+    fn nullable<T>(
+        &mut self,
+        name: &str,
+        nullable: bool,
+        read: impl FnOnce(&mut Self, &'a Value) -> Option<T>,
+    ) -> Result<Nullable<T>, ()> {
+        match self.raw(name) {
+            None => Ok(None),
+            Some(Value::Null) if nullable => Ok(Some(None)),
+            Some(Value::Null) => {
+                self.error(name, "null", "This field may not be null.");
+                Err(())
+            }
+            Some(value) => read(self, value).map(|v| Some(Some(v))).ok_or(()),
+        }
+    }
+
+    fn tags(&mut self, name: &str, value: &Value) -> Option<BTreeMap<String, String>> {
+        let Value::Object(map) = value else {
+            self.error(
+                name,
+                "invalid",
+                "Expected an object mapping namespace to value.",
+            );
+            return None;
+        };
+        let mut tags = BTreeMap::new();
+        let mut ok = true;
+        for (namespace, value) in map {
+            let attr = format!("{name}.{namespace}");
+            let ns_len = namespace.chars().count();
+            if !(1..=255).contains(&ns_len) {
+                self.error(
+                    &attr,
+                    "invalid",
+                    "Tag namespaces must have 1 to 255 characters.",
+                );
+                ok = false;
+                continue;
+            }
+            match self.string(&attr, value, 1, 255) {
+                Some(v) => {
+                    tags.insert(namespace.clone(), v);
+                }
+                None => ok = false,
+            }
+        }
+        ok.then_some(tags)
+    }
+
+    fn status(&mut self, name: &str, value: &Value) -> Option<Status> {
+        let parsed = value.as_str().and_then(Status::parse);
+        if parsed.is_none() {
+            self.error(
+                name,
+                "invalid_choice",
+                format!("{value} is not a valid choice."),
+            );
+        }
+        parsed
+    }
+
+    fn actions(&mut self, name: &str, value: &Value) -> Option<Vec<ActionInput>> {
+        let Value::Array(items) = value else {
+            self.error(name, "not_a_list", "Expected a list of actions.");
+            return None;
+        };
+        let mut out = Vec::with_capacity(items.len());
+        let before = self.errors.len();
+        for (i, item) in items.iter().enumerate() {
+            let prefix = format!("{}{name}.{i}.", self.prefix);
+            if let Some(action) = read_action(item, &prefix, self.errors) {
+                out.push(action);
+            }
+        }
+        (self.errors.len() == before).then_some(out)
+    }
+}
+
+fn object<'a>(
+    body: &'a Value,
+    prefix: &str,
+    errors: &mut Vec<FieldError>,
+) -> Option<&'a Map<String, Value>> {
+    match body {
+        Value::Object(obj) => Some(obj),
+        other => {
+            let attr = prefix.trim_end_matches('.');
+            errors.push(FieldError::new(
+                attr,
+                "invalid",
+                format!(
+                    "Invalid data. Expected an object, but got {}.",
+                    json_kind(other)
+                ),
+            ));
+            None
+        }
+    }
+}
+
+fn json_kind(value: &Value) -> &'static str {
+    match value {
+        Value::Null => "null",
+        Value::Bool(_) => "a boolean",
+        Value::Number(_) => "a number",
+        Value::String(_) => "a string",
+        Value::Array(_) => "a list",
+        Value::Object(_) => "an object",
+    }
+}
+
+fn finish<T>(errors: Vec<FieldError>, value: Option<T>) -> DomainResult<T> {
+    match value {
+        Some(value) if errors.is_empty() => Ok(value),
+        _ => Err(DomainError::Validation(errors)),
+    }
+}
+
+/// Keeps a field's value, or records that it failed.
+fn ok<T>(r: Result<Nullable<T>, ()>, failed: &mut bool) -> Nullable<T> {
+    r.unwrap_or_else(|()| {
+        *failed = true;
+        None
+    })
+}
+
+/// Every field of a partial task update, as read from JSON.
+fn read_task_fields(f: &mut Fields<'_>) -> Result<TaskPatch, ()> {
+    let mut failed = false;
+    let name = ok(
+        f.nullable("name", false, |f, v| f.string("name", v, 1, 255)),
+        &mut failed,
+    )
+    .flatten();
+    let status = ok(
+        f.nullable("status", false, |f, v| f.status("status", v)),
+        &mut failed,
+    )
+    .flatten();
+    let value = ok(
+        f.nullable("value", true, |f, v| f.int("value", v, 0, i64::MAX)),
+        &mut failed,
+    );
+    let value_max = ok(
+        f.nullable("value_max", false, |f, v| {
+            f.int("value_max", v, 0, i64::MAX)
+        }),
+        &mut failed,
+    )
+    .flatten();
+    let data = f.raw("data").map(|v| (!v.is_null()).then(|| v.clone()));
+    let max_runtime = ok(
+        f.nullable("max_runtime", true, |f, v| {
+            f.int("max_runtime", v, 1, MAX_INT32)
+        }),
+        &mut failed,
+    );
+    let stale_timeout = ok(
+        f.nullable("stale_timeout", true, |f, v| {
+            f.int("stale_timeout", v, 1, MAX_INT32)
+        }),
+        &mut failed,
+    );
+    let start_time = ok(
+        f.nullable("start_time", true, |f, v| f.datetime("start_time", v)),
+        &mut failed,
+    );
+    let end_time = ok(
+        f.nullable("end_time", true, |f, v| f.datetime("end_time", v)),
+        &mut failed,
+    );
+    let time_to_start = ok(
+        f.nullable("time_to_start", true, |f, v| f.duration("time_to_start", v)),
+        &mut failed,
+    );
+    let tags = ok(
+        f.nullable("tags", false, |f, v| f.tags("tags", v)),
+        &mut failed,
+    )
+    .flatten();
+    let queue = ok(
+        f.nullable("queue", true, |f, v| f.string("queue", v, 0, 255)),
+        &mut failed,
+    );
+    let external_id = ok(
+        f.nullable("external_id", true, |f, v| {
+            f.string("external_id", v, 0, 255)
+        }),
+        &mut failed,
+    );
+    let parent = ok(
+        f.nullable("parent", true, |f, v| f.string("parent", v, 1, 26)),
+        &mut failed,
+    );
+    let actions = ok(
+        f.nullable("actions", false, |f, v| f.actions("actions", v)),
+        &mut failed,
+    )
+    .flatten()
+    .unwrap_or_default();
+    if failed {
+        return Err(());
+    }
+    Ok(TaskPatch {
+        name,
+        status,
+        value,
+        value_max,
+        data,
+        max_runtime: max_runtime.map(|o| o.map(|n| n as i32)),
+        stale_timeout: stale_timeout.map(|o| o.map(|n| n as i32)),
+        start_time,
+        end_time,
+        time_to_start,
+        tags,
+        queue,
+        external_id,
+        parent,
+        actions,
+    })
+}
+
+impl TaskPatch {
+    /// Reads a PATCH body. A missing body is an empty update.
+    pub fn from_json(body: Option<&Value>) -> DomainResult<Self> {
+        let Some(body) = body else {
+            return Ok(TaskPatch::default());
+        };
+        let mut errors = Vec::new();
+        let patch = object(body, "", &mut errors).and_then(|obj| {
+            read_task_fields(&mut Fields {
+                obj,
+                prefix: String::new(),
+                errors: &mut errors,
+            })
+            .ok()
+        });
+        finish(errors, patch)
+    }
+}
+
+impl TaskInput {
+    /// Reads a create or PUT body: `name` is required, absent fields take their defaults.
+    pub fn from_json(body: &Value) -> DomainResult<Self> {
+        let mut errors = Vec::new();
+        let input = object(body, "", &mut errors).and_then(|obj| {
+            let mut f = Fields {
+                obj,
+                prefix: String::new(),
+                errors: &mut errors,
+            };
+            f.required("name");
+            let patch = read_task_fields(&mut f).ok()?;
+            Some(TaskInput::from_patch(patch))
+        });
+        finish(errors, input.flatten())
+    }
+}
+
+fn read_action(body: &Value, prefix: &str, errors: &mut Vec<FieldError>) -> Option<ActionInput> {
+    let obj = object(body, prefix, errors)?;
+    let mut f = Fields {
+        obj,
+        prefix: prefix.to_owned(),
+        errors,
+    };
+    let trigger = f.required("trigger");
+    let integration = f.required("integration");
+    let patch = read_action_fields(&mut f)?;
+    trigger?;
+    integration?;
+    ActionInput::from_patch(patch, prefix, f.errors)
+}
+
+fn read_action_fields(f: &mut Fields<'_>) -> Option<ActionPatch> {
+    let mut failed = false;
+    let trigger = f
+        .nullable("trigger", false, |f, v| f.string("trigger", v, 1, 255))
+        .map_err(|_| failed = true)
+        .ok()
+        .flatten()
+        .flatten();
+    let integration = f
+        .nullable("integration", false, |f, v| {
+            f.string("integration", v, 1, 50)
+        })
+        .map_err(|_| failed = true)
+        .ok()
+        .flatten()
+        .flatten();
+    let config = f.raw("config").cloned();
+    (!failed).then_some(ActionPatch {
+        trigger,
+        integration,
+        config,
+    })
+}
+
+impl ActionInput {
+    /// Reads a create or PUT action body.
+    pub fn from_json(body: &Value) -> DomainResult<Self> {
+        let mut errors = Vec::new();
+        let input = read_action(body, "", &mut errors);
+        finish(errors, input)
+    }
+}
+
+impl ActionPatch {
+    /// Reads a PATCH action body (the merged result is validated by the domain).
+    pub fn from_json(body: Option<&Value>) -> DomainResult<Self> {
+        let Some(body) = body else {
+            return Ok(ActionPatch::default());
+        };
+        let mut errors = Vec::new();
+        let patch = object(body, "", &mut errors).and_then(|obj| {
+            read_action_fields(&mut Fields {
+                obj,
+                prefix: String::new(),
+                errors: &mut errors,
+            })
+        });
+        finish(errors, patch)
+    }
+}

@@ -1,0 +1,13 @@
+//! OpenAPI tags grouping the operations.
+
+use poem_openapi::Tags;
+
+#[derive(Tags)]
+pub enum ApiTags {
+    /// Task Endpoints
+    #[oai(rename = "Task Endpoints")]
+    TaskEndpoints,
+    /// Action Endpoints
+    #[oai(rename = "Action Endpoints")]
+    ActionEndpoints,
+}

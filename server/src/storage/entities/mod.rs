@@ -1,0 +1,8 @@
+//! sea-orm entities: one module per table. They mirror the schema the migrations create.
+
+pub mod action;
+pub mod api_key;
+pub mod organization;
+pub mod project;
+pub mod task;
+pub mod task_tag;

@@ -1,0 +1,180 @@
+//! Persistence: the connection pool, migrations, entities and the queries the domain needs.
+//!
+//! SQLite allows one writer at a time; a deferred transaction that reads and then writes can
+//! fail with `SQLITE_BUSY` when another connection wrote in between. Writes on SQLite therefore
+//! pass through an in-process gate so they run one after the other, while reads stay concurrent
+//! (WAL). PostgreSQL needs no gate: row locks (`SELECT ... FOR UPDATE`) order concurrent writes
+//! to the same task.
+
+pub mod actions;
+pub mod entities;
+pub mod keys;
+pub mod migration;
+pub mod tasks;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use sea_orm::sqlx::sqlite::{SqliteJournalMode, SqliteSynchronous};
+use sea_orm::{
+    ConnectOptions, ConnectionTrait, Database, DatabaseBackend, DatabaseConnection,
+    DatabaseTransaction, DbErr, TransactionTrait,
+};
+use sea_orm_migration::MigratorTrait;
+use tokio::sync::{Mutex, MutexGuard};
+
+/// Errors of the storage layer.
+#[derive(Debug, thiserror::Error)]
+pub enum StorageError {
+    /// The database cannot be reached (connection refused, pool exhausted, ...).
+    #[error("database unavailable: {0}")]
+    Unavailable(#[source] DbErr),
+    /// A uniqueness constraint was violated.
+    #[error("conflict: {0}")]
+    Conflict(String),
+    /// Anything else the database reported.
+    #[error("database error: {0}")]
+    Database(#[source] DbErr),
+}
+
+impl From<DbErr> for StorageError {
+    fn from(err: DbErr) -> Self {
+        match &err {
+            DbErr::ConnectionAcquire(_) | DbErr::Conn(_) => StorageError::Unavailable(err),
+            _ => {
+                if let Some(sea_orm::SqlErr::UniqueConstraintViolation(msg)) = err.sql_err() {
+                    return StorageError::Conflict(msg);
+                }
+                // A query on a pooled connection whose server has gone away surfaces as an I/O
+                // error inside `Exec`/`Query`.
+                let text = err.to_string();
+                if text.contains("error communicating with database")
+                    || text.contains("Connection refused")
+                    || text.contains("pool timed out")
+                {
+                    StorageError::Unavailable(err)
+                } else {
+                    StorageError::Database(err)
+                }
+            }
+        }
+    }
+}
+
+pub type StorageResult<T> = Result<T, StorageError>;
+
+/// Database settings the storage layer needs (a slice of the server configuration).
+#[derive(Clone, Debug)]
+pub struct DbSettings {
+    pub url: String,
+    pub max_connections: u32,
+    /// SQLite `synchronous`: `true` = FULL (survives power loss), `false` = NORMAL.
+    pub sqlite_synchronous_full: bool,
+}
+
+/// The store: a connection pool plus, on SQLite, the write gate.
+#[derive(Clone)]
+pub struct Store {
+    db: DatabaseConnection,
+    write_gate: Option<Arc<Mutex<()>>>,
+}
+
+/// A write transaction; on SQLite it also holds the write gate until dropped.
+pub struct WriteTxn<'a> {
+    pub txn: DatabaseTransaction,
+    _gate: Option<MutexGuard<'a, ()>>,
+}
+
+impl WriteTxn<'_> {
+    pub async fn commit(self) -> StorageResult<()> {
+        self.txn.commit().await.map_err(Into::into)
+    }
+}
+
+impl Store {
+    /// Connects (creating a SQLite file when missing) without touching the schema.
+    pub async fn connect(settings: &DbSettings) -> StorageResult<Self> {
+        let mut opts = ConnectOptions::new(settings.url.clone());
+        opts.max_connections(settings.max_connections)
+            .min_connections(1)
+            .connect_timeout(Duration::from_secs(5))
+            .acquire_timeout(Duration::from_secs(5))
+            .sqlx_logging(false);
+        let full = settings.sqlite_synchronous_full;
+        opts.map_sqlx_sqlite_opts(move |o| {
+            o.create_if_missing(true)
+                .journal_mode(SqliteJournalMode::Wal)
+                .synchronous(if full {
+                    SqliteSynchronous::Full
+                } else {
+                    SqliteSynchronous::Normal
+                })
+                .foreign_keys(true)
+                .busy_timeout(Duration::from_secs(5))
+        });
+        let db = Database::connect(opts).await?;
+        let write_gate = (db.get_database_backend() == DatabaseBackend::Sqlite)
+            .then(|| Arc::new(Mutex::new(())));
+        Ok(Self { db, write_gate })
+    }
+
+    /// Applies every pending migration.
+    pub async fn migrate(&self) -> StorageResult<()> {
+        let _gate = self.gate().await;
+        migration::Migrator::up(&self.db, None).await?;
+        Ok(())
+    }
+
+    pub fn conn(&self) -> &DatabaseConnection {
+        &self.db
+    }
+
+    pub fn backend(&self) -> DatabaseBackend {
+        self.db.get_database_backend()
+    }
+
+    async fn gate(&self) -> Option<MutexGuard<'_, ()>> {
+        match &self.write_gate {
+            Some(gate) => Some(gate.lock().await),
+            None => None,
+        }
+    }
+
+    /// Begins a write transaction (serialised with other writes on SQLite).
+    pub async fn begin_write(&self) -> StorageResult<WriteTxn<'_>> {
+        let gate = self.gate().await;
+        let txn = self.db.begin().await?;
+        Ok(WriteTxn { txn, _gate: gate })
+    }
+
+    /// A cheap round trip, for readiness checks.
+    pub async fn ping(&self) -> StorageResult<()> {
+        self.db.ping().await.map_err(Into::into)
+    }
+
+    pub async fn close(self) {
+        let _ = self.db.close().await;
+    }
+
+    /// `EXPLAIN` output for a statement, used by tests and docs to show index use.
+    pub async fn explain(&self, stmt: sea_orm::Statement) -> StorageResult<Vec<String>> {
+        let prefix = match self.backend() {
+            DatabaseBackend::Sqlite => "EXPLAIN QUERY PLAN ",
+            _ => "EXPLAIN ",
+        };
+        let stmt = sea_orm::Statement {
+            sql: format!("{prefix}{}", stmt.sql),
+            ..stmt
+        };
+        let rows = self.db.query_all_raw(stmt).await?;
+        let mut out = Vec::new();
+        for row in rows {
+            let line = match self.backend() {
+                DatabaseBackend::Sqlite => row.try_get::<String>("", "detail")?,
+                _ => row.try_get::<String>("", "QUERY PLAN")?,
+            };
+            out.push(line);
+        }
+        Ok(out)
+    }
+}

@@ -1,0 +1,246 @@
+//! Task queries: reads, keyset pages and the writes of one task with its tags and actions.
+
+use std::collections::BTreeMap;
+
+use sea_orm::prelude::DateTimeUtc;
+use sea_orm::sea_query::Query;
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, DatabaseBackend, EntityTrait, IntoActiveModel, QueryFilter,
+    QueryOrder, QuerySelect, QueryTrait, Select, Set,
+};
+
+use super::entities::{action, task, task_tag};
+use super::{StorageResult, Store, WriteTxn};
+
+/// Which slice of the keyset a page is.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Seek {
+    /// The newest tasks.
+    First,
+    /// Tasks older than `anchor` (ids below it), newest first.
+    Older { anchor: String, ceiling: String },
+    /// Tasks newer than `anchor` but not newer than `ceiling`, read oldest first.
+    Newer { anchor: String, ceiling: String },
+}
+
+/// List filters; all given ones must match.
+#[derive(Clone, Debug, Default)]
+pub struct TaskFilter {
+    pub statuses: Vec<String>,
+    pub name: Option<String>,
+    pub parent: Option<String>,
+    pub external_id: Option<String>,
+    pub tags: Vec<(String, String)>,
+    pub created_after: Option<DateTimeUtc>,
+    pub created_before: Option<DateTimeUtc>,
+    /// Id bounds equivalent to the created bounds (ids are time-ordered), so that the
+    /// `(project_id, id)` index narrows the scan.
+    pub id_at_least: Option<String>,
+    pub id_below: Option<String>,
+}
+
+/// A page as read: tasks newest first, and whether more exist beyond it in the read direction.
+pub struct TaskPage {
+    pub tasks: Vec<task::Model>,
+    pub more: bool,
+}
+
+impl Store {
+    pub async fn get_task(&self, project_id: i64, id: &str) -> StorageResult<Option<task::Model>> {
+        Ok(task::Entity::find_by_id(id.to_owned())
+            .filter(task::Column::ProjectId.eq(project_id))
+            .one(self.conn())
+            .await?)
+    }
+
+    /// Reads a task inside a write transaction, locking its row on PostgreSQL.
+    pub async fn get_task_for_update(
+        &self,
+        w: &WriteTxn<'_>,
+        project_id: i64,
+        id: &str,
+    ) -> StorageResult<Option<task::Model>> {
+        let mut query =
+            task::Entity::find_by_id(id.to_owned()).filter(task::Column::ProjectId.eq(project_id));
+        if self.backend() == DatabaseBackend::Postgres {
+            query = query.lock_exclusive();
+        }
+        Ok(query.one(&w.txn).await?)
+    }
+
+    /// Reads a task (any project) inside a write transaction; used to check a parent.
+    pub async fn get_task_in(
+        &self,
+        w: &WriteTxn<'_>,
+        project_id: i64,
+        id: &str,
+    ) -> StorageResult<Option<task::Model>> {
+        Ok(task::Entity::find_by_id(id.to_owned())
+            .filter(task::Column::ProjectId.eq(project_id))
+            .one(&w.txn)
+            .await?)
+    }
+
+    pub async fn insert_task(
+        &self,
+        w: &WriteTxn<'_>,
+        model: task::Model,
+        tags: &BTreeMap<String, String>,
+    ) -> StorageResult<task::Model> {
+        let (id, project_id) = (model.id.clone(), model.project_id);
+        let inserted = task::Entity::insert(model.clone().into_active_model().reset_all())
+            .exec_without_returning(&w.txn)
+            .await
+            .map(|_| model)?;
+        insert_tags(w, &id, project_id, tags).await?;
+        Ok(inserted)
+    }
+
+    /// Writes every column of `model`; when `tags` is given the tag rows are replaced too.
+    pub async fn update_task(
+        &self,
+        w: &WriteTxn<'_>,
+        model: task::Model,
+        tags: Option<&BTreeMap<String, String>>,
+    ) -> StorageResult<task::Model> {
+        let (id, project_id) = (model.id.clone(), model.project_id);
+        task::Entity::update(model.clone().into_active_model().reset_all())
+            .exec(&w.txn)
+            .await?;
+        if let Some(tags) = tags {
+            task_tag::Entity::delete_many()
+                .filter(task_tag::Column::TaskId.eq(id.as_str()))
+                .exec(&w.txn)
+                .await?;
+            insert_tags(w, &id, project_id, tags).await?;
+        }
+        Ok(model)
+    }
+
+    pub async fn list_tasks(
+        &self,
+        project_id: i64,
+        filter: &TaskFilter,
+        seek: &Seek,
+        limit: u64,
+    ) -> StorageResult<TaskPage> {
+        let query = list_query(project_id, filter, seek, limit + 1);
+        let mut tasks = query.all(self.conn()).await?;
+        let more = tasks.len() as u64 > limit;
+        tasks.truncate(limit as usize);
+        if matches!(seek, Seek::Newer { .. }) {
+            tasks.reverse();
+        }
+        Ok(TaskPage { tasks, more })
+    }
+
+    /// The statement `list_tasks` runs, for query-plan inspection.
+    pub fn list_statement(
+        &self,
+        project_id: i64,
+        filter: &TaskFilter,
+        seek: &Seek,
+        limit: u64,
+    ) -> sea_orm::Statement {
+        list_query(project_id, filter, seek, limit + 1).build(self.backend())
+    }
+
+    pub async fn insert_actions(
+        &self,
+        w: &WriteTxn<'_>,
+        actions: Vec<action::ActiveModel>,
+    ) -> StorageResult<()> {
+        for model in actions {
+            model.insert(&w.txn).await?;
+        }
+        Ok(())
+    }
+}
+
+async fn insert_tags(
+    w: &WriteTxn<'_>,
+    task_id: &str,
+    project_id: i64,
+    tags: &BTreeMap<String, String>,
+) -> StorageResult<()> {
+    if tags.is_empty() {
+        return Ok(());
+    }
+    let rows = tags.iter().map(|(namespace, value)| task_tag::ActiveModel {
+        task_id: Set(task_id.to_owned()),
+        namespace: Set(namespace.clone()),
+        project_id: Set(project_id),
+        value: Set(value.clone()),
+    });
+    task_tag::Entity::insert_many(rows)
+        .exec_without_returning(&w.txn)
+        .await?;
+    Ok(())
+}
+
+fn list_query(project_id: i64, f: &TaskFilter, seek: &Seek, limit: u64) -> Select<task::Entity> {
+    let mut q = task::Entity::find().filter(task::Column::ProjectId.eq(project_id));
+    if !f.statuses.is_empty() {
+        q = q.filter(task::Column::Status.is_in(f.statuses.iter().cloned()));
+    }
+    if let Some(name) = &f.name {
+        q = q.filter(task::Column::Name.eq(name.as_str()));
+    }
+    if let Some(parent) = &f.parent {
+        q = q.filter(task::Column::ParentId.eq(parent.as_str()));
+    }
+    if let Some(external_id) = &f.external_id {
+        q = q.filter(task::Column::ExternalId.eq(external_id.as_str()));
+    }
+    for (namespace, value) in &f.tags {
+        let tagged = Query::select()
+            .column(task_tag::Column::TaskId)
+            .from(task_tag::Entity)
+            .and_where(task_tag::Column::ProjectId.eq(project_id))
+            .and_where(task_tag::Column::Namespace.eq(namespace.as_str()))
+            .and_where(task_tag::Column::Value.eq(value.as_str()))
+            .to_owned();
+        q = q.filter(task::Column::Id.in_subquery(tagged));
+    }
+    if let Some(after) = f.created_after {
+        q = q.filter(task::Column::Created.gte(after));
+    }
+    if let Some(before) = f.created_before {
+        q = q.filter(task::Column::Created.lt(before));
+    }
+    if let Some(id) = &f.id_at_least {
+        q = q.filter(task::Column::Id.gte(id.as_str()));
+    }
+    if let Some(id) = &f.id_below {
+        q = q.filter(task::Column::Id.lt(id.as_str()));
+    }
+    q = match seek {
+        Seek::First => q.order_by_desc(task::Column::Id),
+        Seek::Older { anchor, ceiling } => q
+            .filter(task::Column::Id.lt(anchor.as_str()))
+            .filter(task::Column::Id.lte(ceiling.as_str()))
+            .order_by_desc(task::Column::Id),
+        Seek::Newer { anchor, ceiling } => q
+            .filter(task::Column::Id.gt(anchor.as_str()))
+            .filter(task::Column::Id.lte(ceiling.as_str()))
+            .order_by_asc(task::Column::Id),
+    };
+    q.limit(limit)
+}
+
+impl Store {
+    /// Whether any task of the project names `task_id` as its parent.
+    pub async fn has_children(
+        &self,
+        w: &WriteTxn<'_>,
+        project_id: i64,
+        task_id: &str,
+    ) -> StorageResult<bool> {
+        Ok(task::Entity::find()
+            .filter(task::Column::ProjectId.eq(project_id))
+            .filter(task::Column::ParentId.eq(task_id))
+            .one(&w.txn)
+            .await?
+            .is_some())
+    }
+}

@@ -1,0 +1,11 @@
+//! Black-box tests over real HTTP. Every behaviour runs against SQLite and PostgreSQL.
+
+mod support;
+
+mod actions;
+mod auth;
+mod compat;
+mod errors;
+mod pagination;
+mod service;
+mod tasks;

@@ -1,0 +1,151 @@
+//! Keys and tenancy.
+
+use reqwest::Method;
+use serde_json::json;
+
+use crate::on_both_backends;
+use crate::support::{Backend, Server, expect, expect_error};
+
+fn secret_of(key: &str) -> String {
+    use base64::Engine;
+    let raw = base64::engine::general_purpose::STANDARD
+        .decode(key)
+        .unwrap();
+    String::from_utf8(raw)
+        .unwrap()
+        .rsplit('/')
+        .next()
+        .unwrap()
+        .to_owned()
+}
+
+async fn credentials(backend: Backend) {
+    let s = Server::start(backend).await;
+    let url = s.tasks_url();
+    let resp = s.raw(Method::GET, &url).send().await.unwrap();
+    let body = expect_error(resp, 401, "client_error", "not_authenticated").await;
+    assert_eq!(
+        body,
+        json!({"type": "client_error", "errors": [{"code": "not_authenticated",
+               "detail": "Authentication credentials were not provided.", "attr": null}]})
+    );
+    let resp = s
+        .raw(Method::GET, &url)
+        .bearer_auth("wrong")
+        .send()
+        .await
+        .unwrap();
+    let body = expect_error(resp, 401, "client_error", "authentication_failed").await;
+    assert_eq!(
+        body["errors"][0]["detail"],
+        "Incorrect authentication credentials."
+    );
+    // The whole key and its secret part (what the official SDK sends) both work.
+    for token in [s.key.clone(), secret_of(&s.key)] {
+        let resp = s
+            .raw(Method::GET, &url)
+            .bearer_auth(&token)
+            .send()
+            .await
+            .unwrap();
+        expect(resp, 200).await;
+    }
+    // A failed request writes nothing.
+    let resp = s
+        .raw(Method::POST, &url)
+        .bearer_auth("wrong")
+        .json(&json!({"name": "x"}))
+        .send()
+        .await
+        .unwrap();
+    expect_error(resp, 401, "client_error", "authentication_failed").await;
+    let resp = s.req(Method::GET, &url).send().await.unwrap();
+    assert_eq!(expect(resp, 200).await["results"], json!([]));
+}
+
+async fn tenancy(backend: Backend) {
+    let s = Server::start(backend).await;
+    let other_key = s.create_key("acme", "billing");
+    let mine = s.create(json!({"name": "mine"})).await;
+    let id = mine["id"].as_str().unwrap();
+    // Another project's key on this project's URL: 403.
+    let resp = s
+        .raw(Method::GET, &s.tasks_url())
+        .bearer_auth(&other_key)
+        .send()
+        .await
+        .unwrap();
+    expect_error(resp, 403, "client_error", "permission_denied").await;
+    // On its own URL, this project's task id is unknown: 404.
+    let resp = s
+        .raw(
+            Method::GET,
+            &s.url(&format!("/api/acme/billing/tasks/{id}/")),
+        )
+        .bearer_auth(&other_key)
+        .send()
+        .await
+        .unwrap();
+    expect_error(resp, 404, "client_error", "not_found").await;
+    let resp = s
+        .raw(Method::GET, &s.url("/api/acme/billing/tasks/"))
+        .bearer_auth(&other_key)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(expect(resp, 200).await["results"], json!([]));
+}
+
+async fn admin_keys(backend: Backend) {
+    let s = Server::start(backend).await;
+    let key = s.create_key("acme", "ops");
+    let (ok, listing) = s.admin(&["list-keys"]);
+    assert!(ok);
+    assert!(listing.contains("acme") && listing.contains("ops"));
+    assert!(
+        !listing.contains(&secret_of(&key)),
+        "list-keys never shows a secret"
+    );
+    let id = listing
+        .lines()
+        .find(|l| l.contains(" ops "))
+        .and_then(|l| l.split_whitespace().next())
+        .unwrap()
+        .to_owned();
+    let url = s.url("/api/acme/ops/tasks/");
+    let resp = s
+        .raw(Method::GET, &url)
+        .bearer_auth(&key)
+        .send()
+        .await
+        .unwrap();
+    expect(resp, 200).await;
+    assert!(s.admin(&["revoke-key", &id]).0);
+    let resp = s
+        .raw(Method::GET, &url)
+        .bearer_auth(&key)
+        .send()
+        .await
+        .unwrap();
+    expect_error(resp, 401, "client_error", "authentication_failed").await;
+    assert!(!s.admin(&["revoke-key", &id]).0, "revoking twice fails");
+    let (ok, _) = s.admin(&["create-key", "--org", "Bad_Slug", "--project", "x"]);
+    assert!(!ok, "invalid slugs are refused");
+}
+
+async fn rate_limit(backend: Backend) {
+    let s = Server::start_with(backend, &["--rate-limit", "1"]).await;
+    let url = s.tasks_url();
+    let first = s.req(Method::GET, &url).send().await.unwrap();
+    expect(first, 200).await;
+    let second = s.req(Method::GET, &url).send().await.unwrap();
+    let retry_after: u64 = second.headers()["retry-after"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!(retry_after >= 1);
+    expect_error(second, 429, "client_error", "throttled").await;
+}
+
+on_both_backends!(credentials, tenancy, admin_keys, rate_limit);

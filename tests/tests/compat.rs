@@ -1,0 +1,77 @@
+//! The official `taskbadger` Python SDK and CLI (pinned in tests/compat/requirements.txt)
+//! against the real server, on both backends.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::OnceLock;
+
+use crate::on_both_backends;
+use crate::support::{Backend, Server, temp_dir};
+
+/// Creates (once per run) a virtualenv under target/ with the pinned SDK and CLI.
+fn venv() -> PathBuf {
+    static VENV: OnceLock<PathBuf> = OnceLock::new();
+    VENV.get_or_init(|| {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+        let target = std::env::current_exe()
+            .unwrap()
+            .ancestors()
+            .nth(3)
+            .expect("target dir")
+            .to_owned();
+        let venv = target.join("taskbadger-venv");
+        let python = venv.join("bin/python");
+        if !python.exists() {
+            let status = Command::new("python3")
+                .args(["-m", "venv"])
+                .arg(&venv)
+                .status()
+                .expect("python3 runs");
+            assert!(status.success(), "creating the virtualenv failed");
+        }
+        let status = Command::new(&python)
+            .args([
+                "-m",
+                "pip",
+                "install",
+                "--quiet",
+                "--disable-pip-version-check",
+                "-r",
+            ])
+            .arg(root.join("compat/requirements.txt"))
+            .status()
+            .expect("pip runs");
+        assert!(status.success(), "installing the taskbadger SDK failed");
+        venv
+    })
+    .clone()
+}
+
+async fn official_sdk_and_cli(backend: Backend) {
+    let venv = venv();
+    let s = Server::start(backend).await;
+    let home = temp_dir();
+    let path = format!(
+        "{}:{}",
+        venv.join("bin").display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("compat/sdk_compat.py");
+    let out = Command::new(venv.join("bin/python"))
+        .arg(script)
+        .env("TASKBADGER_HOST", &s.base)
+        .env("TASKBADGER_API_KEY", &s.key)
+        .env("HOME", &home.0)
+        .env("PATH", path)
+        .env("PYTHONWARNINGS", "ignore::DeprecationWarning")
+        .output()
+        .expect("python runs");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        out.status.success() && stdout.contains("all SDK and CLI checks passed"),
+        "SDK compatibility failed\nstdout:\n{stdout}\nstderr:\n{stderr}"
+    );
+}
+
+on_both_backends!(official_sdk_and_cli);

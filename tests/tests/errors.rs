@@ -1,0 +1,140 @@
+//! The error bodies of api.md and the HTTP-level errors.
+
+use reqwest::Method;
+use serde_json::json;
+
+use crate::on_both_backends;
+use crate::support::{Backend, Server, expect, expect_error};
+
+async fn http_errors(backend: Backend) {
+    let s = Server::start(backend).await;
+    // Unknown route: 404 with the JSON body.
+    let resp = s
+        .req(Method::GET, &s.url("/api/nothing/here"))
+        .send()
+        .await
+        .unwrap();
+    expect_error(resp, 404, "client_error", "not_found").await;
+    // 405 with api.md's detail and an Allow header.
+    let resp = s.req(Method::PATCH, &s.tasks_url()).send().await.unwrap();
+    assert_eq!(resp.headers()["allow"], "GET, POST");
+    let body = expect_error(resp, 405, "client_error", "method_not_allowed").await;
+    assert_eq!(
+        body["errors"][0]["detail"],
+        "Method \u{201c}patch\u{201d} not allowed."
+    );
+    // 406 unless Accept admits JSON.
+    for ok in [
+        "*/*",
+        "application/*",
+        "application/json",
+        "text/html, application/json;q=0.5",
+    ] {
+        let resp = s
+            .req(Method::GET, &s.tasks_url())
+            .header("accept", ok)
+            .send()
+            .await
+            .unwrap();
+        expect(resp, 200).await;
+    }
+    let resp = s
+        .req(Method::GET, &s.tasks_url())
+        .header("accept", "text/html")
+        .send()
+        .await
+        .unwrap();
+    let body = expect_error(resp, 406, "client_error", "not_acceptable").await;
+    assert_eq!(
+        body["errors"][0]["detail"],
+        "Could not satisfy the request Accept header."
+    );
+    // 415 as api.md shows it.
+    let resp = s
+        .req(Method::POST, &s.tasks_url())
+        .header("content-type", "application/xml")
+        .body("<task/>")
+        .send()
+        .await
+        .unwrap();
+    let body = expect_error(resp, 415, "client_error", "not_acceptable").await;
+    assert_eq!(
+        body["errors"][0]["detail"],
+        "Unsupported media type \u{201c}application/xml\u{201d} in request."
+    );
+    // Malformed JSON.
+    let resp = s
+        .req(Method::POST, &s.tasks_url())
+        .header("content-type", "application/json")
+        .body("{\"name\": ")
+        .send()
+        .await
+        .unwrap();
+    expect_error(resp, 400, "client_error", "parse_error").await;
+    // 413 over the body limit (1 MiB by default).
+    let big = json!({"name": "big", "data": "x".repeat(1024 * 1024)});
+    let resp = s
+        .req(Method::POST, &s.tasks_url())
+        .json(&big)
+        .send()
+        .await
+        .unwrap();
+    expect_error(resp, 413, "client_error", "payload_too_large").await;
+    // Invalid query parameters name themselves.
+    let resp = s
+        .req(Method::GET, &format!("{}?page_size=abc", s.tasks_url()))
+        .send()
+        .await
+        .unwrap();
+    let body = expect_error(resp, 400, "validation_error", "invalid").await;
+    assert_eq!(body["errors"][0]["attr"], "page_size");
+    let resp = s
+        .req(Method::GET, &format!("{}?status=bogus", s.tasks_url()))
+        .send()
+        .await
+        .unwrap();
+    let body = expect_error(resp, 400, "validation_error", "invalid").await;
+    assert_eq!(body["errors"][0]["attr"], "status");
+    // Nothing above created a task.
+    let resp = s.req(Method::GET, &s.tasks_url()).send().await.unwrap();
+    assert_eq!(expect(resp, 200).await["results"], json!([]));
+    // Every response carries a request id.
+    let resp = s.req(Method::GET, &s.tasks_url()).send().await.unwrap();
+    assert_eq!(resp.headers()["x-request-id"].len(), 26);
+}
+
+/// PostgreSQL going away mid-flight: requests get 503 with the documented body, and
+/// `/readyz` reports it.
+async fn unreachable_database_is_503(backend: Backend) {
+    let s = Server::start(backend).await;
+    let t = s.create(json!({"name": "before"})).await;
+    let name = s.db().url.rsplit('/').next().unwrap().to_owned();
+    {
+        use sea_orm::ConnectionTrait;
+        let admin = sea_orm::Database::connect(crate::support::PG_ADMIN_URL)
+            .await
+            .unwrap();
+        admin
+            .execute_unprepared(&format!("DROP DATABASE {name} WITH (FORCE)"))
+            .await
+            .unwrap();
+    }
+    let resp = s
+        .req(Method::GET, &s.task_url(t["id"].as_str().unwrap()))
+        .send()
+        .await
+        .unwrap();
+    let body = expect_error(resp, 503, "server_error", "service_unavailable").await;
+    assert_eq!(body["errors"].as_array().unwrap().len(), 1);
+    let ready = s.raw(Method::GET, &s.url("/readyz")).send().await.unwrap();
+    assert_eq!(ready.status().as_u16(), 503);
+}
+
+on_both_backends!(http_errors);
+
+mod unreachable {
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn postgres() {
+        super::unreachable_database_is_503(crate::support::Backend::Postgres).await
+    }
+}
