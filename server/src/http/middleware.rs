@@ -122,7 +122,9 @@ pub async fn handle<E: Endpoint>(next: E, req: Request) -> poem::Result<Response
         .map_or_else(|| ulid::Ulid::new().to_string(), str::to_owned);
     let method = req.method().clone();
     let path = req.uri().path().to_owned();
-    let span = tracing::info_span!("request", id = %request_id, method = %method, path = %path);
+    // An error-level span, so the request id is attached to every log line that is emitted at
+    // all, whatever the configured level.
+    let span = tracing::error_span!("request", id = %request_id, method = %method, path = %path);
     let started = Instant::now();
 
     let mut resp = async {
@@ -157,7 +159,12 @@ pub async fn handle<E: Endpoint>(next: E, req: Request) -> poem::Result<Response
     let elapsed_ms = started.elapsed().as_secs_f64() * 1000.0;
     span.in_scope(|| {
         if status.is_server_error() {
-            tracing::error!(status = status.as_u16(), elapsed_ms, "request failed");
+            tracing::error!(
+                request_id = %request_id,
+                status = status.as_u16(),
+                elapsed_ms,
+                "request failed"
+            );
         } else {
             tracing::debug!(status = status.as_u16(), elapsed_ms, "request");
         }

@@ -1,0 +1,339 @@
+//! The HTTP benchmark behind `cargo xtask bench`.
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, Result, bail};
+use serde_json::{Value, json};
+
+#[derive(clap::Args, Clone)]
+pub struct Options {
+    /// Concurrent keep-alive connections.
+    #[arg(long, default_value_t = 64)]
+    connections: usize,
+    /// Seconds each phase runs.
+    #[arg(long, default_value_t = 5)]
+    seconds: u64,
+    /// Tasks in the project before the list phase.
+    #[arg(long, default_value_t = 100_000)]
+    tasks: usize,
+    /// Which stores to measure.
+    #[arg(long, value_parser = ["sqlite", "postgres", "both"], default_value = "both")]
+    backend: String,
+}
+
+fn workspace_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .unwrap()
+        .to_owned()
+}
+
+struct Server {
+    child: Child,
+    base: String,
+    key: String,
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Server {
+    fn start(bin: &Path, database_url: &str) -> Result<Server> {
+        let mut child = Command::new(bin)
+            .args(["serve", "--bind", "127.0.0.1:0"])
+            .env("DATABASE_URL", database_url)
+            .env("RATEL_LOG_LEVEL", "warn")
+            .env("RATEL_DB_MAX_CONNECTIONS", "16")
+            .stdout(Stdio::piped())
+            .spawn()
+            .context("starting ratel-server")?;
+        let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+        let mut key = String::new();
+        let base = loop {
+            let Some(line) = lines.next() else {
+                bail!("server exited before listening")
+            };
+            let line = line?;
+            if line.ends_with("a project key:") {
+                key = lines.next().unwrap()?.trim().to_owned();
+            }
+            if let Some(addr) = line.strip_prefix("listening on ") {
+                break addr.to_owned();
+            }
+        };
+        std::thread::spawn(move || for _ in lines {});
+        Ok(Server { child, base, key })
+    }
+
+    /// Peak resident set size (VmHWM) in MiB.
+    fn peak_rss_mib(&self) -> f64 {
+        let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id()))
+            .unwrap_or_default();
+        status
+            .lines()
+            .find_map(|l| l.strip_prefix("VmHWM:"))
+            .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<f64>().ok())
+            .map_or(f64::NAN, |kb| kb / 1024.0)
+    }
+}
+
+struct PhaseResult {
+    name: &'static str,
+    requests: usize,
+    non_2xx: usize,
+    elapsed: Duration,
+    latencies: Vec<Duration>,
+}
+
+impl PhaseResult {
+    fn print(&mut self) {
+        self.latencies.sort();
+        let pct = |p: f64| {
+            let i = ((self.latencies.len() as f64 - 1.0) * p).round() as usize;
+            self.latencies
+                .get(i)
+                .map_or(f64::NAN, |d| d.as_secs_f64() * 1000.0)
+        };
+        println!(
+            "  {:<16} {:>9.0} req/s   p50 {:>6.2} ms   p99 {:>6.2} ms   {:>7} requests   {} non-2xx",
+            self.name,
+            self.requests as f64 / self.elapsed.as_secs_f64(),
+            pct(0.50),
+            pct(0.99),
+            self.requests,
+            self.non_2xx
+        );
+    }
+}
+
+/// One request of a phase, given the worker's client and a sequence number.
+type MakeRequest =
+    Arc<dyn Fn(&reqwest::Client, usize) -> reqwest::RequestBuilder + Send + Sync + 'static>;
+
+async fn phase(
+    name: &'static str,
+    connections: usize,
+    duration: Duration,
+    make: MakeRequest,
+) -> PhaseResult {
+    let counter = Arc::new(AtomicUsize::new(0));
+    let started = Instant::now();
+    let deadline = started + duration;
+    let mut workers = Vec::new();
+    for _ in 0..connections {
+        let make = make.clone();
+        let counter = counter.clone();
+        workers.push(tokio::spawn(async move {
+            // One client per worker: one keep-alive connection each.
+            let client = reqwest::Client::builder()
+                .pool_max_idle_per_host(1)
+                .build()
+                .expect("client");
+            let mut latencies = Vec::new();
+            let mut non_2xx = 0;
+            while Instant::now() < deadline {
+                let n = counter.fetch_add(1, Ordering::Relaxed);
+                let t = Instant::now();
+                match make(&client, n).send().await {
+                    Ok(resp) => {
+                        if !resp.status().is_success() {
+                            non_2xx += 1;
+                        }
+                        let _ = resp.bytes().await;
+                    }
+                    Err(_) => non_2xx += 1,
+                }
+                latencies.push(t.elapsed());
+            }
+            (latencies, non_2xx)
+        }));
+    }
+    let mut result = PhaseResult {
+        name,
+        requests: 0,
+        non_2xx: 0,
+        elapsed: Duration::ZERO,
+        latencies: Vec::new(),
+    };
+    for w in workers {
+        let (lat, bad) = w.await.expect("worker");
+        result.requests += lat.len();
+        result.non_2xx += bad;
+        result.latencies.extend(lat);
+    }
+    result.elapsed = started.elapsed();
+    result
+}
+
+async fn create_tasks(
+    base: &str,
+    key: &str,
+    count: usize,
+    connections: usize,
+) -> Result<Vec<String>> {
+    let url = format!("{base}/api/default/default/tasks/");
+    let next = Arc::new(AtomicUsize::new(0));
+    let mut workers = Vec::new();
+    for _ in 0..connections {
+        let (url, key, next) = (url.clone(), key.to_owned(), next.clone());
+        workers.push(tokio::spawn(async move {
+            let client = reqwest::Client::new();
+            let mut ids = Vec::new();
+            while next.fetch_add(1, Ordering::Relaxed) < count {
+                let resp = client
+                    .post(&url)
+                    .bearer_auth(&key)
+                    .json(&json!({"name": "seed", "tags": {"env": "bench"}}))
+                    .send()
+                    .await?;
+                let task: Value = resp.error_for_status()?.json().await?;
+                ids.push(task["id"].as_str().unwrap_or_default().to_owned());
+            }
+            anyhow::Ok(ids)
+        }));
+    }
+    let mut ids = Vec::new();
+    for w in workers {
+        ids.extend(w.await??);
+    }
+    Ok(ids)
+}
+
+async fn bench_backend(label: &str, bin: &Path, database_url: &str, o: &Options) -> Result<()> {
+    let server = Server::start(bin, database_url)?;
+    println!(
+        "{label} ({} connections, {} s per phase)",
+        o.connections, o.seconds
+    );
+    let duration = Duration::from_secs(o.seconds);
+    let (base, key) = (server.base.clone(), server.key.clone());
+    let tasks_url = format!("{base}/api/default/default/tasks/");
+
+    let (u, k) = (tasks_url.clone(), key.clone());
+    let mut create = phase(
+        "create",
+        o.connections,
+        duration,
+        Arc::new(move |c, n| {
+            c.post(&u).bearer_auth(&k).json(
+                &json!({"name": format!("bench-{n}"), "data": {"n": n}, "tags": {"env": "bench"}}),
+            )
+        }),
+    )
+    .await;
+    create.print();
+
+    let targets = Arc::new(create_tasks(&base, &key, 1000, o.connections).await?);
+    let (t, k, b) = (targets.clone(), key.clone(), base.clone());
+    let mut patch = phase(
+        "PATCH progress",
+        o.connections,
+        duration,
+        Arc::new(move |c, n| {
+            let id = &t[n % t.len()];
+            c.patch(format!("{b}/api/default/default/tasks/{id}/"))
+                .bearer_auth(&k)
+                .json(&json!({"status": "processing", "value": n % 100}))
+        }),
+    )
+    .await;
+    patch.print();
+
+    let (t, k, b) = (targets.clone(), key.clone(), base.clone());
+    let mut get = phase(
+        "GET",
+        o.connections,
+        duration,
+        Arc::new(move |c, n| {
+            let id = &t[n % t.len()];
+            c.get(format!("{b}/api/default/default/tasks/{id}/"))
+                .bearer_auth(&k)
+        }),
+    )
+    .await;
+    get.print();
+
+    let existing = create.requests + 1000;
+    if existing < o.tasks {
+        let started = Instant::now();
+        create_tasks(&base, &key, o.tasks - existing, o.connections).await?;
+        println!(
+            "  (seeded {} more tasks to reach {} in {:.1} s)",
+            o.tasks - existing,
+            o.tasks,
+            started.elapsed().as_secs_f64()
+        );
+    }
+    let (u, k) = (tasks_url.clone(), key.clone());
+    let mut list = phase(
+        "list page (100)",
+        o.connections,
+        duration,
+        Arc::new(move |c, _| c.get(format!("{u}?page_size=100")).bearer_auth(&k)),
+    )
+    .await;
+    list.print();
+    println!("  peak RSS {:.1} MiB", server.peak_rss_mib());
+    Ok(())
+}
+
+fn psql(sql: &str) -> Result<()> {
+    let status = Command::new("psql")
+        .args([
+            "-h",
+            "127.0.0.1",
+            "-U",
+            "postgres",
+            "-d",
+            "postgres",
+            "-q",
+            "-c",
+            sql,
+        ])
+        .status()
+        .context("running psql")?;
+    anyhow::ensure!(status.success(), "psql failed: {sql}");
+    Ok(())
+}
+
+pub fn run(o: Options) -> Result<()> {
+    let root = workspace_root();
+    let status = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
+        .args(["build", "--release", "-p", "ratel-server"])
+        .current_dir(&root)
+        .status()?;
+    anyhow::ensure!(status.success(), "release build failed");
+    let bin = root.join("target/release/ratel-server");
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
+    if o.backend != "postgres" {
+        let dir = std::env::temp_dir().join(format!("ratel-bench-{}", ulid::Ulid::new()));
+        std::fs::create_dir_all(&dir)?;
+        let url = format!("sqlite://{}/bench.sqlite3?mode=rwc", dir.display());
+        let result = rt.block_on(bench_backend("SQLite", &bin, &url, &o));
+        let _ = std::fs::remove_dir_all(&dir);
+        result?;
+    }
+    if o.backend != "sqlite" {
+        let name = format!(
+            "ratel_bench_{}",
+            ulid::Ulid::new().to_string().to_lowercase()
+        );
+        psql(&format!("CREATE DATABASE {name}"))?;
+        let url = format!("postgres://postgres@127.0.0.1:5432/{name}");
+        let result = rt.block_on(bench_backend("PostgreSQL", &bin, &url, &o));
+        psql(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))?;
+        result?;
+    }
+    Ok(())
+}
