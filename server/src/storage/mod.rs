@@ -156,7 +156,9 @@ impl Store {
         let _ = self.db.close().await;
     }
 
-    /// `EXPLAIN` output for a statement, used by tests and docs to show index use.
+    /// `EXPLAIN` output for a statement, used by tests and docs to show index use. On
+    /// PostgreSQL sequential scans are disabled for the statement, so that the plan shows which
+    /// index serves it even on a table too small for the planner to bother.
     pub async fn explain(&self, stmt: sea_orm::Statement) -> StorageResult<Vec<String>> {
         let prefix = match self.backend() {
             DatabaseBackend::Sqlite => "EXPLAIN QUERY PLAN ",
@@ -166,7 +168,13 @@ impl Store {
             sql: format!("{prefix}{}", stmt.sql),
             ..stmt
         };
-        let rows = self.db.query_all_raw(stmt).await?;
+        let txn = self.db.begin().await?;
+        if self.backend() == DatabaseBackend::Postgres {
+            txn.execute_unprepared("SET LOCAL enable_seqscan = off")
+                .await?;
+        }
+        let rows = txn.query_all_raw(stmt).await?;
+        txn.rollback().await?;
         let mut out = Vec::new();
         for row in rows {
             let line = match self.backend() {
