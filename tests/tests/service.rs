@@ -74,3 +74,83 @@ async fn migrate_subcommand() {
     assert!(out.status.success());
     assert!(String::from_utf8_lossy(&out.stdout).contains("migrations applied"));
 }
+
+/// SIGTERM while a request is in flight: the request completes, then the server exits 0.
+#[tokio::test]
+async fn graceful_shutdown_finishes_in_flight_requests() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+    let s = Server::start(Backend::Sqlite).await;
+    let body = br#"{"name": "in flight during shutdown"}"#;
+    let addr = s.base.trim_start_matches("http://").to_owned();
+    let mut conn = tokio::net::TcpStream::connect(&addr).await.unwrap();
+    let head = format!(
+        "POST /api/default/default/tasks/ HTTP/1.1\r\nHost: {addr}\r\nAuthorization: Bearer {}\r\n\
+         Content-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+        s.key,
+        body.len()
+    );
+    conn.write_all(head.as_bytes()).await.unwrap();
+    conn.write_all(&body[..10]).await.unwrap();
+    conn.flush().await.unwrap();
+    // The server has the request's head; ask it to stop and wait until it no longer accepts
+    // connections (shutdown has begun), then finish the body.
+    s.sigterm();
+    tokio::time::timeout(std::time::Duration::from_secs(10), async {
+        while tokio::net::TcpStream::connect(&addr).await.is_ok() {
+            tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+        }
+    })
+    .await
+    .expect("the listener closes after SIGTERM");
+    conn.write_all(&body[10..]).await.unwrap();
+    let mut response = String::new();
+    conn.read_to_string(&mut response).await.unwrap();
+    assert!(
+        response.starts_with("HTTP/1.1 201"),
+        "the in-flight request completed: {response}"
+    );
+    let (status, _db) = s.shutdown();
+    assert!(status.success());
+}
+
+/// A server fault: the generic 500 body, nothing leaked, and a JSON log line with the
+/// request id.
+#[tokio::test]
+async fn server_fault_is_a_generic_500_logged_with_the_request_id() {
+    use sea_orm::ConnectionTrait;
+
+    let dir = crate::support::temp_dir();
+    let log = dir.0.join("server.log");
+    let s = Server::start_logging(
+        TestDb::new(Backend::Sqlite).await,
+        &log,
+        &[("RATEL_LOG_FORMAT", "json")],
+    );
+    let t = s.create(serde_json::json!({"name": "victim"})).await;
+    // Break the schema behind the server's back.
+    let db = sea_orm::Database::connect(&s.db().url).await.unwrap();
+    db.execute_unprepared("DROP TABLE action").await.unwrap();
+    let url = s.url(&format!(
+        "/api/default/default/tasks/{}/actions/",
+        t["id"].as_str().unwrap()
+    ));
+    let resp = s.req(Method::GET, &url).send().await.unwrap();
+    let request_id = resp.headers()["x-request-id"].to_str().unwrap().to_owned();
+    let body = expect(resp, 500).await;
+    assert_eq!(
+        body,
+        serde_json::json!({"type": "server_error", "errors": [
+            {"code": "error", "detail": "A server error occurred.", "attr": null}]})
+    );
+    let logs = std::fs::read_to_string(&log).unwrap();
+    let line = logs
+        .lines()
+        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+        .find(|l| l.to_string().contains(&request_id) && l["level"] == "ERROR")
+        .unwrap_or_else(|| panic!("no JSON error line with {request_id} in:\n{logs}"));
+    assert!(
+        line.to_string().contains("no such table"),
+        "the cause is logged: {line}"
+    );
+}

@@ -1,15 +1,15 @@
-//! `cargo xtask`: project automation.
-//!
-//! `bench` starts the release server and drives it over loopback with N concurrent keep-alive
-//! connections, for SQLite and PostgreSQL, and prints throughput, latency percentiles, the
-//! server's peak RSS and the count of non-2xx responses. It measures; it asserts nothing.
+//! `cargo xtask` — see `cargo xtask --help`.
 
-mod bench;
+use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
+use xtask::{bench, check, codegen};
 
 #[derive(Parser)]
-#[command(name = "cargo xtask")]
+#[command(
+    name = "cargo xtask",
+    about = "Keep spec, server and client in sync; benchmark"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -17,12 +17,26 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Benchmark the release server (see `cargo xtask bench --help`).
+    /// Regenerate client/src/generated.rs from openapi.yaml.
+    Codegen,
+    /// Fail, saying what differs, when openapi.yaml, the server or the client drift apart.
+    Check,
+    /// Benchmark the release server over loopback (SQLite and PostgreSQL).
     Bench(bench::Options),
 }
 
-fn main() -> anyhow::Result<()> {
-    match Cli::parse().command {
-        Command::Bench(opts) => bench::run(opts),
+fn main() -> ExitCode {
+    let result = match Cli::parse().command {
+        Command::Codegen => codegen::run().map(|()| true),
+        Command::Check => check::run(),
+        Command::Bench(opts) => bench::run(opts).map(|()| true),
+    };
+    match result {
+        Ok(true) => ExitCode::SUCCESS,
+        Ok(false) => ExitCode::FAILURE,
+        Err(e) => {
+            eprintln!("xtask: {e:#}");
+            ExitCode::FAILURE
+        }
     }
 }

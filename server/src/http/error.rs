@@ -37,6 +37,7 @@ pub struct ErrorDetail {
 pub struct ErrorResponse {
     #[oai(rename = "type")]
     pub ty: ErrorTypeEnum,
+    #[oai(validator(min_items = 1))]
     pub errors: Vec<ErrorDetail>,
 }
 

@@ -80,6 +80,7 @@ impl TaskApi {
         #[oai(validator(minimum(value = "1")))]
         page_size: Query<Option<i64>>,
         /// Only tasks in one of these statuses (repeatable).
+        #[oai(default)]
         status: Query<Vec<StatusEnum>>,
         /// Only tasks with exactly this name.
         name: Query<Option<String>>,
@@ -88,6 +89,7 @@ impl TaskApi {
         /// Only tasks with exactly this external id.
         external_id: Query<Option<String>>,
         /// Only tasks carrying this tag, written `namespace:value` (repeatable).
+        #[oai(default)]
         tag: Query<Vec<String>>,
         /// Only tasks created at or after this instant.
         created_after: Query<Option<DateTime<Utc>>>,
@@ -151,12 +153,18 @@ impl TaskApi {
         project_slug: Path<String>,
         /// Associate this task with a monitor.
         #[oai(name = "X-TASKBADGER-MONITOR")]
-        monitor: Header<Option<String>>,
+        monitor: Header<Option<uuid::Uuid>>,
         body: JsonBody<TaskRequest>,
     ) -> Result<Created, ApiError<Write>> {
         let _ = (organization_slug, project_slug);
         let input = TaskInput::from_json(body.json())?;
-        let row = tasks::create(&state.store, &auth.0, input, monitor.0).await?;
+        let row = tasks::create(
+            &state.store,
+            &auth.0,
+            input,
+            monitor.0.map(|m| m.to_string()),
+        )
+        .await?;
         Ok(Created::Created(Json(Task::from_row(
             row,
             &links(&state, &auth),

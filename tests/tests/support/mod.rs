@@ -142,13 +142,24 @@ impl Server {
     }
 
     pub fn start_on(db: TestDb, args: &[&str]) -> Self {
+        Self::spawn(db, args, Stdio::inherit(), &[])
+    }
+
+    /// Starts a server whose logs (stderr) go to `log`, with extra environment.
+    pub fn start_logging(db: TestDb, log: &std::path::Path, env: &[(&str, &str)]) -> Self {
+        let file = std::fs::File::create(log).expect("log file");
+        Self::spawn(db, &[], Stdio::from(file), env)
+    }
+
+    fn spawn(db: TestDb, args: &[&str], stderr: Stdio, env: &[(&str, &str)]) -> Self {
         let mut child = Command::new(server_bin())
             .args(["serve", "--bind", "127.0.0.1:0"])
             .args(args)
             .env("DATABASE_URL", &db.url)
             .env("RATEL_LOG_LEVEL", "warn")
+            .envs(env.iter().copied())
             .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
+            .stderr(stderr)
             .spawn()
             .expect("server starts");
         let stdout = child.stdout.take().expect("stdout");
@@ -253,11 +264,16 @@ impl Server {
         expect(resp, 200).await
     }
 
-    /// Stops the server with SIGTERM; returns its exit status and the database.
-    pub fn shutdown(mut self) -> (std::process::ExitStatus, TestDb) {
+    /// Sends SIGTERM.
+    pub fn sigterm(&self) {
         let _ = Command::new("kill")
             .args(["-TERM", &self.child.id().to_string()])
             .status();
+    }
+
+    /// Stops the server with SIGTERM; returns its exit status and the database.
+    pub fn shutdown(mut self) -> (std::process::ExitStatus, TestDb) {
+        self.sigterm();
         let status = self.child.wait().expect("server exits");
         (status, self.db.take().expect("database"))
     }
