@@ -33,6 +33,9 @@ pub struct Settings {
     pub log_level: String,
     /// `text` or `json`.
     pub log_format: LogFormat,
+    /// Seconds a key stays cached after a successful lookup (0 disables the cache); a revoked
+    /// key keeps working at most this long.
+    pub key_cache_secs: u64,
     /// Seconds in-flight requests get to finish after SIGTERM/SIGINT.
     pub shutdown_grace_secs: u64,
 }
@@ -60,6 +63,7 @@ impl Default for Settings {
             log_level: "info".to_owned(),
             log_format: LogFormat::Text,
             shutdown_grace_secs: 30,
+            key_cache_secs: 5,
         }
     }
 }

@@ -10,6 +10,7 @@ use poem::listener::{Acceptor, Listener, TcpListener};
 
 use crate::cli::{create_key, open};
 use crate::config::Settings;
+use crate::domain::auth::KeyCache;
 use crate::http::{self, AppState};
 
 pub async fn run(settings: Settings) -> anyhow::Result<()> {
@@ -48,6 +49,7 @@ pub async fn run(settings: Settings) -> anyhow::Result<()> {
         store: store.clone(),
         public_url: public_url.clone(),
         body_limit: settings.body_limit,
+        keys: KeyCache::new(Duration::from_secs(settings.key_cache_secs)),
         limiter,
     };
     println!("listening on http://{local}");

@@ -4,6 +4,8 @@ mod support;
 
 mod actions;
 mod auth;
+mod cli;
+mod client;
 mod compat;
 mod errors;
 mod pagination;

@@ -97,7 +97,8 @@ async fn tenancy(backend: Backend) {
 }
 
 async fn admin_keys(backend: Backend) {
-    let s = Server::start(backend).await;
+    // Without the key cache a revocation takes effect at once (with it, within its lifetime).
+    let s = Server::start_with_env(backend, &[("RATEL_KEY_CACHE_SECS", "0")]).await;
     let key = s.create_key("acme", "ops");
     let (ok, listing) = s.admin(&["list-keys"]);
     assert!(ok);

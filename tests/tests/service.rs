@@ -76,26 +76,45 @@ async fn migrate_subcommand() {
 }
 
 /// SIGTERM while a request is in flight: the request completes, then the server exits 0.
+/// The request is held inside its handler by a row lock taken from outside the server.
 #[tokio::test]
 async fn graceful_shutdown_finishes_in_flight_requests() {
-    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    use sea_orm::{ConnectionTrait, TransactionTrait};
 
-    let s = Server::start(Backend::Sqlite).await;
-    let body = br#"{"name": "in flight during shutdown"}"#;
-    let addr = s.base.trim_start_matches("http://").to_owned();
-    let mut conn = tokio::net::TcpStream::connect(&addr).await.unwrap();
-    let head = format!(
-        "POST /api/default/default/tasks/ HTTP/1.1\r\nHost: {addr}\r\nAuthorization: Bearer {}\r\n\
-         Content-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
-        s.key,
-        body.len()
-    );
-    conn.write_all(head.as_bytes()).await.unwrap();
-    conn.write_all(&body[..10]).await.unwrap();
-    conn.flush().await.unwrap();
-    // The server has the request's head; ask it to stop and wait until it no longer accepts
-    // connections (shutdown has begun), then finish the body.
+    let s = Server::start(Backend::Postgres).await;
+    let task = s.create(serde_json::json!({"name": "in flight"})).await;
+    let id = task["id"].as_str().unwrap().to_owned();
+    let db = sea_orm::Database::connect(&s.db().url).await.unwrap();
+    let lock = db.begin().await.unwrap();
+    lock.execute_unprepared(&format!("SELECT id FROM task WHERE id = '{id}' FOR UPDATE"))
+        .await
+        .unwrap();
+    let patch = s
+        .req(Method::PATCH, &s.task_url(&id))
+        .json(&serde_json::json!({"value": 1}))
+        .send();
+    let in_flight = tokio::spawn(patch);
+    // Wait until the PATCH is blocked on the lock, inside the server.
+    let waiting = "SELECT count(*) AS n FROM pg_stat_activity WHERE wait_event_type = 'Lock'";
+    let mut blocked = false;
+    for _ in 0..500 {
+        let row = db
+            .query_one_raw(sea_orm::Statement::from_string(
+                db.get_database_backend(),
+                waiting,
+            ))
+            .await
+            .unwrap()
+            .unwrap();
+        if row.try_get::<i64>("", "n").unwrap() > 0 {
+            blocked = true;
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+    assert!(blocked, "the PATCH reached the database");
     s.sigterm();
+    let addr = s.base.trim_start_matches("http://").to_owned();
     tokio::time::timeout(std::time::Duration::from_secs(10), async {
         while tokio::net::TcpStream::connect(&addr).await.is_ok() {
             tokio::time::sleep(std::time::Duration::from_millis(10)).await;
@@ -103,13 +122,12 @@ async fn graceful_shutdown_finishes_in_flight_requests() {
     })
     .await
     .expect("the listener closes after SIGTERM");
-    conn.write_all(&body[10..]).await.unwrap();
-    let mut response = String::new();
-    conn.read_to_string(&mut response).await.unwrap();
-    assert!(
-        response.starts_with("HTTP/1.1 201"),
-        "the in-flight request completed: {response}"
-    );
+    lock.rollback().await.unwrap();
+    let resp = in_flight
+        .await
+        .unwrap()
+        .expect("the in-flight request got its response");
+    assert_eq!(expect(resp, 200).await["value"], 1);
     let (status, _db) = s.shutdown();
     assert!(status.success());
 }

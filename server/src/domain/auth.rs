@@ -1,9 +1,43 @@
 //! Authentication and tenancy: which project a bearer token opens.
 
+use std::time::Duration;
+
 use subtle::ConstantTimeEq;
 
 use super::{DomainError, DomainResult, keys};
 use crate::storage::Store;
+use crate::storage::keys::KeyOwner;
+
+/// Remembers recently seen keys for a short time, so most requests need no key lookup. A
+/// revoked key stops working everywhere within the cache's lifetime.
+#[derive(Clone)]
+pub struct KeyCache {
+    cache: Option<moka::sync::Cache<String, KeyOwner>>,
+}
+
+impl KeyCache {
+    /// A cache keeping entries for `ttl`; a zero `ttl` disables caching.
+    pub fn new(ttl: Duration) -> Self {
+        let cache = (!ttl.is_zero()).then(|| {
+            moka::sync::Cache::builder()
+                .max_capacity(10_000)
+                .time_to_live(ttl)
+                .build()
+        });
+        Self { cache }
+    }
+
+    async fn lookup(&self, store: &Store, hash: &str) -> DomainResult<Option<KeyOwner>> {
+        if let Some(owner) = self.cache.as_ref().and_then(|c| c.get(hash)) {
+            return Ok(Some(owner));
+        }
+        let owner = store.find_key(hash).await?;
+        if let (Some(cache), Some(owner)) = (&self.cache, &owner) {
+            cache.insert(hash.to_owned(), owner.clone());
+        }
+        Ok(owner)
+    }
+}
 
 /// The project a request acts on, established from its key and its URL.
 #[derive(Clone, Debug)]
@@ -20,6 +54,7 @@ pub struct ProjectScope {
 /// valid key of another project `PermissionDenied`.
 pub async fn authorize(
     store: &Store,
+    keys_cache: &KeyCache,
     token: Option<&str>,
     organization: &str,
     project: &str,
@@ -29,8 +64,8 @@ pub async fn authorize(
         .ok_or(DomainError::NotAuthenticated)?;
     let secret = keys::secret_of(token);
     let hash = keys::hash_secret(&secret);
-    let owner = store
-        .find_key(&hash)
+    let owner = keys_cache
+        .lookup(store, &hash)
         .await?
         .ok_or(DomainError::AuthenticationFailed)?;
     // The lookup is by hash; compare again in constant time so that a timing difference in

@@ -28,7 +28,7 @@ impl<'a> FromRequest<'a> for Authorized {
         let mut segments = req.uri().path().split('/').skip(2);
         let org = segments.next().unwrap_or_default();
         let project = segments.next().unwrap_or_default();
-        let scope = auth::authorize(&state.store, token, org, project)
+        let scope = auth::authorize(&state.store, &state.keys, token, org, project)
             .await
             .map_err(ApiError::<()>::from)?;
         if let Some(limiter) = &state.limiter

@@ -18,7 +18,7 @@ use poem::middleware::{NormalizePath, TrailingSlash};
 use poem::{Endpoint, EndpointExt, Route, get};
 use poem_openapi::OpenApiService;
 
-use crate::domain::auth::ProjectScope;
+use crate::domain::auth::{KeyCache, ProjectScope};
 use crate::storage::Store;
 use crate::storage::tasks::TaskFilter;
 
@@ -29,6 +29,8 @@ pub struct AppState {
     /// Base of `url`, `public_url` and pagination links, without a trailing slash.
     pub public_url: String,
     pub body_limit: usize,
+    /// Recently authenticated keys.
+    pub keys: KeyCache,
     pub limiter: Option<Arc<DefaultKeyedRateLimiter<i64>>>,
 }
 

@@ -2,9 +2,10 @@
 //!
 //! SQLite allows one writer at a time; a deferred transaction that reads and then writes can
 //! fail with `SQLITE_BUSY` when another connection wrote in between. Writes on SQLite therefore
-//! pass through an in-process gate so they run one after the other, while reads stay concurrent
-//! (WAL). PostgreSQL needs no gate: row locks (`SELECT ... FOR UPDATE`) order concurrent writes
-//! to the same task.
+//! go through one dedicated connection, behind an in-process gate so they queue fairly, while
+//! reads use a pool and stay concurrent (WAL). One writer connection also keeps its page cache
+//! valid between writes. PostgreSQL needs none of this: one pool serves both, and row locks
+//! (`SELECT ... FOR UPDATE`) order concurrent writes to the same task.
 
 pub mod actions;
 pub mod entities;
@@ -76,6 +77,9 @@ pub struct DbSettings {
 #[derive(Clone)]
 pub struct Store {
     db: DatabaseConnection,
+    /// The connection writes use: the same pool as `db` on PostgreSQL, a single connection on
+    /// SQLite.
+    writer: DatabaseConnection,
     write_gate: Option<Arc<Mutex<()>>>,
 }
 
@@ -94,8 +98,25 @@ impl WriteTxn<'_> {
 impl Store {
     /// Connects (creating a SQLite file when missing) without touching the schema.
     pub async fn connect(settings: &DbSettings) -> StorageResult<Self> {
+        let db = Database::connect(Self::options(settings, settings.max_connections)).await?;
+        if db.get_database_backend() != DatabaseBackend::Sqlite {
+            return Ok(Self {
+                writer: db.clone(),
+                db,
+                write_gate: None,
+            });
+        }
+        let writer = Database::connect(Self::options(settings, 1)).await?;
+        Ok(Self {
+            db,
+            writer,
+            write_gate: Some(Arc::new(Mutex::new(()))),
+        })
+    }
+
+    fn options(settings: &DbSettings, max_connections: u32) -> ConnectOptions {
         let mut opts = ConnectOptions::new(settings.url.clone());
-        opts.max_connections(settings.max_connections)
+        opts.max_connections(max_connections)
             .min_connections(1)
             .connect_timeout(Duration::from_secs(5))
             .acquire_timeout(Duration::from_secs(5))
@@ -111,17 +132,16 @@ impl Store {
                 })
                 .foreign_keys(true)
                 .busy_timeout(Duration::from_secs(5))
+                // Read pages through a memory map instead of read() copies.
+                .pragma("mmap_size", "268435456")
         });
-        let db = Database::connect(opts).await?;
-        let write_gate = (db.get_database_backend() == DatabaseBackend::Sqlite)
-            .then(|| Arc::new(Mutex::new(())));
-        Ok(Self { db, write_gate })
+        opts
     }
 
     /// Applies every pending migration.
     pub async fn migrate(&self) -> StorageResult<()> {
         let _gate = self.gate().await;
-        migration::Migrator::up(&self.db, None).await?;
+        migration::Migrator::up(&self.writer, None).await?;
         Ok(())
     }
 
@@ -143,7 +163,7 @@ impl Store {
     /// Begins a write transaction (serialised with other writes on SQLite).
     pub async fn begin_write(&self) -> StorageResult<WriteTxn<'_>> {
         let gate = self.gate().await;
-        let txn = self.db.begin().await?;
+        let txn = self.writer.begin().await?;
         Ok(WriteTxn { txn, _gate: gate })
     }
 
@@ -154,6 +174,9 @@ impl Store {
 
     pub async fn close(self) {
         let _ = self.db.close().await;
+        if self.write_gate.is_some() {
+            let _ = self.writer.close().await;
+        }
     }
 
     /// `EXPLAIN` output for a statement, used by tests and docs to show index use. On

@@ -17,32 +17,35 @@ pub enum Backend {
     Postgres,
 }
 
-/// Builds the server binary once per test run and returns its path.
+/// Builds a binary of the workspace and returns its path.
+fn workspace_bin(package: &str, bin: &str) -> PathBuf {
+    let exe = std::env::current_exe().expect("test binary path");
+    // target/<profile>/deps/<test> -> target/<profile>/<bin>
+    let dir = exe.parent().and_then(|p| p.parent()).expect("target dir");
+    let profile = dir.file_name().and_then(|n| n.to_str()).unwrap_or("debug");
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    let mut cmd = Command::new(cargo);
+    cmd.args(["build", "--quiet", "-p", package, "--bin", bin]);
+    if profile == "release" {
+        cmd.arg("--release");
+    }
+    let status = cmd.status().expect("cargo runs");
+    assert!(status.success(), "building {bin} failed");
+    dir.join(bin)
+}
+
+/// The `ratel-server` binary, built once per test run.
 pub fn server_bin() -> PathBuf {
     static BIN: OnceLock<PathBuf> = OnceLock::new();
-    BIN.get_or_init(|| {
-        let exe = std::env::current_exe().expect("test binary path");
-        // target/<profile>/deps/<test> -> target/<profile>/ratel-server
-        let dir = exe.parent().and_then(|p| p.parent()).expect("target dir");
-        let profile = dir.file_name().and_then(|n| n.to_str()).unwrap_or("debug");
-        let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-        let mut cmd = Command::new(cargo);
-        cmd.args([
-            "build",
-            "--quiet",
-            "-p",
-            "ratel-server",
-            "--bin",
-            "ratel-server",
-        ]);
-        if profile == "release" {
-            cmd.arg("--release");
-        }
-        let status = cmd.status().expect("cargo runs");
-        assert!(status.success(), "building ratel-server failed");
-        dir.join("ratel-server")
-    })
-    .clone()
+    BIN.get_or_init(|| workspace_bin("ratel-server", "ratel-server"))
+        .clone()
+}
+
+/// The `ratel` CLI binary, built once per test run.
+pub fn cli_bin() -> PathBuf {
+    static BIN: OnceLock<PathBuf> = OnceLock::new();
+    BIN.get_or_init(|| workspace_bin("ratel-client", "ratel"))
+        .clone()
 }
 
 /// A database the test owns; dropped (PostgreSQL) or deleted (SQLite) at the end.
@@ -145,6 +148,11 @@ impl Server {
         Self::spawn(db, args, Stdio::inherit(), &[])
     }
 
+    /// Starts a server with extra environment.
+    pub async fn start_with_env(backend: Backend, env: &[(&str, &str)]) -> Self {
+        Self::spawn(TestDb::new(backend).await, &[], Stdio::inherit(), env)
+    }
+
     /// Starts a server whose logs (stderr) go to `log`, with extra environment.
     pub fn start_logging(db: TestDb, log: &std::path::Path, env: &[(&str, &str)]) -> Self {
         let file = std::fs::File::create(log).expect("log file");
@@ -212,6 +220,12 @@ impl Server {
         let (ok, out) = self.admin(&["create-key", "--org", org, "--project", project]);
         assert!(ok, "create-key failed: {out}");
         out.lines().last().expect("key line").trim().to_owned()
+    }
+
+    /// An SDK client for the default project.
+    pub fn sdk(&self) -> ratel_client::Client {
+        ratel_client::Client::new(ratel_client::Config::new(&self.base, &self.key).unwrap())
+            .unwrap()
     }
 
     pub fn url(&self, path: &str) -> String {
@@ -286,16 +300,28 @@ impl Drop for Server {
     }
 }
 
-/// Asserts the status and returns the JSON body (Null for an empty body).
+/// openapi.yaml, loaded once, to validate every response body against.
+pub fn contract() -> &'static xtask::contract::Contract {
+    static CONTRACT: OnceLock<xtask::contract::Contract> = OnceLock::new();
+    CONTRACT.get_or_init(xtask::contract::Contract::canonical)
+}
+
+/// Asserts the status, checks the body against openapi.yaml (the schema documented for this
+/// path and status), and returns the JSON body (Null for an empty body).
 pub async fn expect(resp: Response, status: u16) -> Value {
     let got = resp.status().as_u16();
+    let path = resp.url().path().to_owned();
     let text = resp.text().await.unwrap();
     assert_eq!(got, status, "unexpected status; body: {text}");
-    if text.is_empty() {
+    let body = if text.is_empty() {
         Value::Null
     } else {
         serde_json::from_str(&text).unwrap_or_else(|e| panic!("not JSON ({e}): {text}"))
+    };
+    if let Err(e) = contract().check_any_method(&path, got, &body) {
+        panic!("response breaks the contract: {e}");
     }
+    body
 }
 
 /// Asserts an error response: status, JSON content type, `type`, first `code` and `attr`.
