@@ -1,13 +1,15 @@
 //! The HTTP benchmark behind `cargo xtask bench`.
 
 use std::io::{BufRead, BufReader};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail};
+
+use crate::spec::workspace_root;
 use serde_json::{Value, json};
 
 #[derive(clap::Args, Clone)]
@@ -24,13 +26,6 @@ pub struct Options {
     /// Which stores to measure.
     #[arg(long, value_parser = ["sqlite", "postgres", "both"], default_value = "both")]
     backend: String,
-}
-
-fn workspace_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .unwrap()
-        .to_owned()
 }
 
 struct Server {
@@ -305,13 +300,97 @@ fn psql(sql: &str) -> Result<()> {
     Ok(())
 }
 
+/// The SDK over one keep-alive client: sequential progress updates per second.
+async fn sdk_progress(bin: &Path, database_url: &str, seconds: u64) -> Result<()> {
+    let server = Server::start(bin, database_url)?;
+    let client = ratel_client::Client::new(ratel_client::Config::new(&server.base, &server.key)?)?;
+    let mut task = client
+        .create(ratel_client::NewTask::new("sdk-bench"))
+        .await?;
+    let started = Instant::now();
+    let mut n: i64 = 0;
+    while started.elapsed() < Duration::from_secs(seconds) {
+        n += 1;
+        task.update_value(n).await?;
+    }
+    println!(
+        "  SDK progress updates (1 keep-alive client): {:.0} updates/s",
+        n as f64 / started.elapsed().as_secs_f64()
+    );
+    Ok(())
+}
+
+fn median(mut v: Vec<Duration>) -> Duration {
+    v.sort();
+    v[v.len() / 2]
+}
+
+/// Wall time `ratel run NAME -- true` adds over running `true` alone (median of 20 each).
+fn cli_overhead(ratel: &Path, bin: &Path, database_url: &str) -> Result<()> {
+    let server = Server::start(bin, database_url)?;
+    let time = |cmd: &mut Command| -> Result<Duration> {
+        let t = Instant::now();
+        let status = cmd.status()?;
+        anyhow::ensure!(status.success(), "command failed");
+        Ok(t.elapsed())
+    };
+    let mut bare = Vec::new();
+    let mut wrapped = Vec::new();
+    for _ in 0..20 {
+        bare.push(time(&mut Command::new("true"))?);
+        wrapped.push(time(
+            Command::new(ratel)
+                .args(["run", "bench", "--", "true"])
+                .env("TASKBADGER_HOST", &server.base)
+                .env("TASKBADGER_API_KEY", &server.key),
+        )?);
+    }
+    let (b, w) = (median(bare), median(wrapped));
+    println!(
+        "  `ratel run NAME -- true`: median {:.1} ms vs `true` {:.1} ms: {:.1} ms added",
+        w.as_secs_f64() * 1000.0,
+        b.as_secs_f64() * 1000.0,
+        (w.saturating_sub(b)).as_secs_f64() * 1000.0
+    );
+    Ok(())
+}
+
 pub fn run(o: Options) -> Result<()> {
     let root = workspace_root();
-    let status = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
-        .args(["build", "--release", "-p", "ratel-server"])
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    if cfg!(debug_assertions) && std::env::var_os("RATEL_BENCH_DRIVER").is_none() {
+        // Re-run this command optimized: a debug load generator would measure itself.
+        let status = Command::new(&cargo)
+            .args([
+                "run",
+                "--quiet",
+                "--profile",
+                "bench-driver",
+                "-p",
+                "xtask",
+                "--",
+                "bench",
+            ])
+            .args(std::env::args().skip(2))
+            .env("RATEL_BENCH_DRIVER", "1")
+            .current_dir(&root)
+            .status()?;
+        anyhow::ensure!(status.success(), "the optimized benchmark failed");
+        return Ok(());
+    }
+    let status = Command::new(&cargo)
+        .args([
+            "build",
+            "--release",
+            "-p",
+            "ratel-server",
+            "-p",
+            "ratel-client",
+        ])
         .current_dir(&root)
         .status()?;
     anyhow::ensure!(status.success(), "release build failed");
+    let ratel = root.join("target/release/ratel");
     let bin = root.join("target/release/ratel-server");
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -323,6 +402,12 @@ pub fn run(o: Options) -> Result<()> {
         let result = rt.block_on(bench_backend("SQLite", &bin, &url, &o));
         let _ = std::fs::remove_dir_all(&dir);
         result?;
+        let url = format!("sqlite://{}/sdk.sqlite3?mode=rwc", dir.display());
+        std::fs::create_dir_all(&dir)?;
+        rt.block_on(sdk_progress(&bin, &url, o.seconds))?;
+        let url = format!("sqlite://{}/cli.sqlite3?mode=rwc", dir.display());
+        cli_overhead(&ratel, &bin, &url)?;
+        let _ = std::fs::remove_dir_all(&dir);
     }
     if o.backend != "sqlite" {
         let name = format!(
@@ -332,6 +417,10 @@ pub fn run(o: Options) -> Result<()> {
         psql(&format!("CREATE DATABASE {name}"))?;
         let url = format!("postgres://postgres@127.0.0.1:5432/{name}");
         let result = rt.block_on(bench_backend("PostgreSQL", &bin, &url, &o));
+        psql(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))?;
+        result?;
+        psql(&format!("CREATE DATABASE {name}"))?;
+        let result = rt.block_on(sdk_progress(&bin, &url, o.seconds));
         psql(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))?;
         result?;
     }

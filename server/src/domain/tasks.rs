@@ -11,7 +11,7 @@ use super::cursor;
 use super::input::Nullable;
 use super::{DomainError, DomainResult};
 use crate::storage::entities::task;
-use crate::storage::tasks::{Seek, TaskFilter};
+use crate::storage::tasks::{Lifecycle, Seek, TaskChanges, TaskFilter};
 use crate::storage::{Store, WriteTxn};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -213,20 +213,36 @@ pub fn parse_duration(s: &str) -> Option<i64> {
 }
 
 /// Applies the automatic timestamps after a write changed `row` at `now`.
-fn apply_lifecycle(row: &mut task::Model, patch: &TaskPatch, now: DateTime<Utc>) {
-    let status = Status::parse(&row.status).unwrap_or(Status::Pending);
-    if status.is_running() && row.start_time.is_none() && patch.start_time.is_none() {
-        row.start_time = Some(now);
+/// The automatic timestamps a write sets at `now`: `start_time` when the write moves the task to
+/// a running state, `end_time` when it moves it to a terminal one (each only if not already set
+/// and not given by the write). `time_to_start` is derived from them when read.
+fn lifecycle(patch: &TaskPatch, now: DateTime<Utc>) -> Lifecycle {
+    let status = patch.status;
+    Lifecycle {
+        start_if_unset: (status.is_some_and(Status::is_running) && patch.start_time.is_none())
+            .then_some(now),
+        end_if_unset: (status.is_some_and(Status::is_terminal) && patch.end_time.is_none())
+            .then_some(now),
+        updated: now,
     }
-    if status.is_terminal() && row.end_time.is_none() && patch.end_time.is_none() {
-        row.end_time = Some(now);
+}
+
+fn apply_lifecycle(row: &mut task::Model, lifecycle: &Lifecycle) {
+    if row.start_time.is_none() {
+        row.start_time = lifecycle.start_if_unset;
     }
-    if patch.time_to_start.is_none()
-        && let (Some(start), None) = (row.start_time, row.time_to_start)
-    {
-        row.time_to_start = (start - row.created).num_microseconds();
+    if row.end_time.is_none() {
+        row.end_time = lifecycle.end_if_unset;
     }
-    row.updated = now;
+    row.updated = lifecycle.updated;
+}
+
+/// Time from creation to start, in microseconds: the stored override or the difference.
+pub fn time_to_start(row: &task::Model) -> Option<i64> {
+    row.time_to_start.or_else(|| {
+        row.start_time
+            .and_then(|s| (s - row.created).num_microseconds())
+    })
 }
 
 fn apply_patch(row: &mut task::Model, p: &TaskPatch) -> bool {
@@ -353,7 +369,7 @@ pub async fn create(
         updated: now,
     };
     apply_patch(&mut row, &patch);
-    apply_lifecycle(&mut row, &patch, now);
+    apply_lifecycle(&mut row, &lifecycle(&patch, now));
     let w = store.begin_write().await?;
     row.parent_id = check_parent(store, &w, scope, &id, None, &patch.parent).await?;
     let row = store.insert_task(&w, row, &tags).await?;
@@ -397,6 +413,29 @@ async fn update(
     merge_tags: bool,
 ) -> DomainResult<task::Model> {
     let now = now();
+    if patch.tags.is_none() && patch.parent.is_none() && patch.actions.is_empty() {
+        // The common case (progress, status, data): one UPDATE ... RETURNING, no read first.
+        let lifecycle = lifecycle(&patch, now);
+        let changes = TaskChanges {
+            name: patch.name,
+            status: patch.status.map(|s| s.as_str().to_owned()),
+            value: patch.value,
+            value_max: patch.value_max,
+            data: patch.data,
+            max_runtime: patch.max_runtime,
+            stale_timeout: patch.stale_timeout,
+            start_time: patch.start_time,
+            end_time: patch.end_time,
+            time_to_start: patch.time_to_start,
+            queue: patch.queue,
+            external_id: patch.external_id,
+            lifecycle,
+        };
+        return store
+            .update_task_in_place(scope.project_id, id, changes)
+            .await?
+            .ok_or(DomainError::NotFound);
+    }
     let w = store.begin_write().await?;
     let mut row = store
         .get_task_for_update(&w, scope.project_id, id)
@@ -420,7 +459,7 @@ async fn update(
     if let Some(tags) = &patch.tags {
         row.tags = serde_json::to_value(tags).unwrap_or(Value::Null);
     }
-    apply_lifecycle(&mut row, &patch, now);
+    apply_lifecycle(&mut row, &lifecycle(&patch, now));
     let row = store
         .update_task(&w, row, patch.tags.as_ref().filter(|_| tags_changed))
         .await?;

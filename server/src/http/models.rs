@@ -8,7 +8,7 @@ use chrono::{DateTime, Utc};
 use poem_openapi::{Enum, Object};
 use serde_json::Value;
 
-use crate::domain::tasks::{Status, format_duration, value_percent};
+use crate::domain::tasks::{Status, format_duration, time_to_start, value_percent};
 use crate::storage::entities::{action, task};
 
 #[derive(Enum, Clone, Copy, Debug, PartialEq, Eq)]
@@ -124,6 +124,7 @@ pub struct Task {
 impl Task {
     pub fn from_row(row: task::Model, links: &Links<'_>) -> Self {
         let status = Status::parse(&row.status).unwrap_or(Status::Pending);
+        let time_to_start = time_to_start(&row).map(format_duration);
         let tags = serde_json::from_value(row.tags).unwrap_or_default();
         let base = links.base.trim_end_matches('/');
         Task {
@@ -141,7 +142,7 @@ impl Task {
             stale_timeout: row.stale_timeout,
             start_time: row.start_time,
             end_time: row.end_time,
-            time_to_start: row.time_to_start.map(format_duration),
+            time_to_start,
             created: row.created,
             updated: row.updated,
             tags,

@@ -95,6 +95,18 @@ impl WriteTxn<'_> {
     }
 }
 
+/// A single write statement's connection; on SQLite it holds the write gate until dropped.
+pub struct SingleWrite<'a> {
+    conn: &'a DatabaseConnection,
+    _gate: Option<MutexGuard<'a, ()>>,
+}
+
+impl SingleWrite<'_> {
+    pub fn conn(&self) -> &DatabaseConnection {
+        self.conn
+    }
+}
+
 impl Store {
     /// Connects (creating a SQLite file when missing) without touching the schema.
     pub async fn connect(settings: &DbSettings) -> StorageResult<Self> {
@@ -165,6 +177,15 @@ impl Store {
         let gate = self.gate().await;
         let txn = self.writer.begin().await?;
         Ok(WriteTxn { txn, _gate: gate })
+    }
+
+    /// The writer connection for one self-contained write statement (no transaction needed:
+    /// a single statement is atomic); holds the write gate on SQLite.
+    pub async fn begin_single(&self) -> SingleWrite<'_> {
+        SingleWrite {
+            conn: &self.writer,
+            _gate: self.gate().await,
+        }
     }
 
     /// A cheap round trip, for readiness checks.

@@ -3,7 +3,7 @@
 use std::collections::BTreeMap;
 
 use sea_orm::prelude::DateTimeUtc;
-use sea_orm::sea_query::Query;
+use sea_orm::sea_query::{Expr, ExprTrait, Query};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, DatabaseBackend, EntityTrait, IntoActiveModel, QueryFilter,
     QueryOrder, QuerySelect, QueryTrait, Select, Set,
@@ -37,6 +37,35 @@ pub struct TaskFilter {
     /// `(project_id, id)` index narrows the scan.
     pub id_at_least: Option<String>,
     pub id_below: Option<String>,
+}
+
+/// Automatic timestamps of a write (see `domain::tasks`).
+#[derive(Clone, Debug)]
+pub struct Lifecycle {
+    /// Set `start_time` to this if it is null.
+    pub start_if_unset: Option<DateTimeUtc>,
+    /// Set `end_time` to this if it is null.
+    pub end_if_unset: Option<DateTimeUtc>,
+    pub updated: DateTimeUtc,
+}
+
+/// Column changes of an in-place update: `None` leaves a column alone; for nullable columns
+/// `Some(None)` writes NULL.
+#[derive(Clone, Debug)]
+pub struct TaskChanges {
+    pub name: Option<String>,
+    pub status: Option<String>,
+    pub value: Option<Option<i64>>,
+    pub value_max: Option<i64>,
+    pub data: Option<Option<serde_json::Value>>,
+    pub max_runtime: Option<Option<i32>>,
+    pub stale_timeout: Option<Option<i32>>,
+    pub start_time: Option<Option<DateTimeUtc>>,
+    pub end_time: Option<Option<DateTimeUtc>>,
+    pub time_to_start: Option<Option<i64>>,
+    pub queue: Option<Option<String>>,
+    pub external_id: Option<Option<String>>,
+    pub lifecycle: Lifecycle,
 }
 
 /// A page as read: tasks newest first, and whether more exist beyond it in the read direction.
@@ -115,6 +144,52 @@ impl Store {
             insert_tags(w, &id, project_id, tags).await?;
         }
         Ok(model)
+    }
+
+    /// Applies `changes` with one `UPDATE ... RETURNING`; `None` when no such task.
+    pub async fn update_task_in_place(
+        &self,
+        project_id: i64,
+        id: &str,
+        c: TaskChanges,
+    ) -> StorageResult<Option<task::Model>> {
+        use task::Column as C;
+        let mut q = task::Entity::update_many()
+            .filter(C::Id.eq(id))
+            .filter(C::ProjectId.eq(project_id))
+            .col_expr(C::Updated, Expr::value(c.lifecycle.updated));
+        macro_rules! set {
+            ($($field:ident => $col:expr),* $(,)?) => {$(
+                if let Some(v) = c.$field {
+                    q = q.col_expr($col, Expr::value(v));
+                }
+            )*};
+        }
+        set!(
+            name => C::Name,
+            status => C::Status,
+            value => C::Value,
+            value_max => C::ValueMax,
+            data => C::Data,
+            max_runtime => C::MaxRuntime,
+            stale_timeout => C::StaleTimeout,
+            time_to_start => C::TimeToStart,
+            queue => C::Queue,
+            external_id => C::ExternalId,
+        );
+        match (c.start_time, c.lifecycle.start_if_unset) {
+            (Some(v), _) => q = q.col_expr(C::StartTime, Expr::value(v)),
+            (None, Some(now)) => q = q.col_expr(C::StartTime, Expr::col(C::StartTime).if_null(now)),
+            (None, None) => {}
+        }
+        match (c.end_time, c.lifecycle.end_if_unset) {
+            (Some(v), _) => q = q.col_expr(C::EndTime, Expr::value(v)),
+            (None, Some(now)) => q = q.col_expr(C::EndTime, Expr::col(C::EndTime).if_null(now)),
+            (None, None) => {}
+        }
+        let w = self.begin_single().await;
+        let rows = q.exec_with_returning(w.conn()).await?;
+        Ok(rows.into_iter().next())
     }
 
     pub async fn list_tasks(
