@@ -19,6 +19,8 @@
 //! [`generated`] is the low-level client, generated from openapi.yaml by `cargo xtask codegen`
 //! (never edited by hand); everything else is the hand-written layer over it.
 
+#![warn(missing_docs)]
+
 mod client;
 mod config;
 mod error;

@@ -186,24 +186,34 @@ impl<T> From<T> for Field<T> {
 /// ```
 #[derive(Clone, Debug, Default, PartialEq, Serialize)]
 pub struct TaskUpdate {
+    /// New name.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
+    /// New status.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub status: Option<Status>,
+    /// Progress value.
     #[serde(skip_serializing_if = "Field::is_unchanged")]
     pub value: Field<i64>,
+    /// The value at which the task is complete.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub value_max: Option<i64>,
+    /// Custom data (replaces the stored value).
     #[serde(skip_serializing_if = "Field::is_unchanged")]
     pub data: Field<Value>,
+    /// Maximum running time in seconds.
     #[serde(skip_serializing_if = "Field::is_unchanged")]
     pub max_runtime: Field<u32>,
+    /// Seconds without an update before the task is stale.
     #[serde(skip_serializing_if = "Field::is_unchanged")]
     pub stale_timeout: Field<u32>,
+    /// Queue the task came from.
     #[serde(skip_serializing_if = "Field::is_unchanged")]
     pub queue: Field<String>,
+    /// Identifier in the originating system.
     #[serde(skip_serializing_if = "Field::is_unchanged")]
     pub external_id: Field<String>,
+    /// Parent task id (can be set once).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub parent: Option<String>,
     /// Merged into the task's tags.

@@ -88,6 +88,22 @@ pub struct Overrides {
 }
 
 impl Settings {
+    /// Every setting's name (the environment variable is `RATEL_` + the name, uppercased).
+    pub const KEYS: [&'static str; 12] = [
+        "bind",
+        "database_url",
+        "public_url",
+        "body_limit",
+        "rate_limit",
+        "rate_limit_burst",
+        "db_max_connections",
+        "sqlite_synchronous_full",
+        "log_level",
+        "log_format",
+        "key_cache_secs",
+        "shutdown_grace_secs",
+    ];
+
     /// Loads the settings from every source.
     pub fn load(file: Option<PathBuf>, overrides: Overrides) -> Result<Self, Box<figment::Error>> {
         let file = file.or_else(|| std::env::var_os("RATEL_CONFIG").map(PathBuf::from));
@@ -96,7 +112,8 @@ impl Settings {
             figment = figment.merge(Toml::file_exact(file));
         }
         figment
-            .merge(Env::prefixed("RATEL_").ignore(&["config"]))
+            // Only the settings' own names: other RATEL_* variables belong to other tools.
+            .merge(Env::prefixed("RATEL_").only(&Self::KEYS))
             .merge(Env::raw().only(&["database_url"]))
             .merge(Serialized::defaults(overrides))
             .extract()
@@ -117,6 +134,21 @@ mod tests {
     use super::*;
 
     #[test]
+    fn keys_name_every_setting() {
+        let value = serde_json::to_value(Settings::default()).unwrap();
+        let mut fields: Vec<&str> = value
+            .as_object()
+            .unwrap()
+            .keys()
+            .map(String::as_str)
+            .collect();
+        let mut keys = Settings::KEYS.to_vec();
+        fields.sort_unstable();
+        keys.sort_unstable();
+        assert_eq!(fields, keys);
+    }
+
+    #[test]
     #[allow(clippy::result_large_err)] // figment's Jail API returns its own error type
     fn precedence_file_env_flags() {
         figment::Jail::expect_with(|jail| {
@@ -126,6 +158,7 @@ mod tests {
             )?;
             jail.set_env("RATEL_BODY_LIMIT", "20");
             jail.set_env("DATABASE_URL", "postgres://x/y");
+            jail.set_env("RATEL_SOMETHING_ELSE", "ignored");
             let s = Settings::load(
                 Some("ratel.toml".into()),
                 Overrides {

@@ -358,7 +358,7 @@ fn cli_overhead(ratel: &Path, bin: &Path, database_url: &str) -> Result<()> {
 pub fn run(o: Options) -> Result<()> {
     let root = workspace_root();
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-    if cfg!(debug_assertions) && std::env::var_os("RATEL_BENCH_DRIVER").is_none() {
+    if cfg!(debug_assertions) && std::env::var_os("XTASK_BENCH_DRIVER").is_none() {
         // Re-run this command optimized: a debug load generator would measure itself.
         let status = Command::new(&cargo)
             .args([
@@ -372,7 +372,7 @@ pub fn run(o: Options) -> Result<()> {
                 "bench",
             ])
             .args(std::env::args().skip(2))
-            .env("RATEL_BENCH_DRIVER", "1")
+            .env("XTASK_BENCH_DRIVER", "1")
             .current_dir(&root)
             .status()?;
         anyhow::ensure!(status.success(), "the optimized benchmark failed");
