@@ -2,13 +2,13 @@
 
 use poem::web::Data;
 use poem_openapi::param::Path;
-use poem_openapi::payload::Json;
 use poem_openapi::{ApiResponse, OpenApi};
 
 use super::AppState;
 use super::auth::Authorized;
 use super::body::JsonBody;
 use super::error::{ApiError, Read, Write};
+use super::json::JsonOut;
 use super::models::{Action, ActionRequest, PatchedActionRequest};
 use super::tags::ApiTags;
 use crate::domain::actions::{self, ActionInput, ActionPatch};
@@ -19,7 +19,7 @@ pub struct ActionApi;
 pub enum Created {
     /// The created action.
     #[oai(status = 201)]
-    Created(Json<Action>),
+    Created(JsonOut<Action>),
 }
 
 #[derive(ApiResponse)]
@@ -47,10 +47,10 @@ impl ActionApi {
         project_slug: Path<String>,
         /// ID of the task
         task_id: Path<String>,
-    ) -> Result<Json<Vec<Action>>, ApiError<Read>> {
+    ) -> Result<JsonOut<Vec<Action>>, ApiError<Read>> {
         let _ = (organization_slug, project_slug);
         let rows = actions::list(&state.store, &auth.0, &task_id.0).await?;
-        Ok(Json(rows.into_iter().map(Action::from).collect()))
+        Ok(JsonOut(rows.into_iter().map(Action::from).collect()))
     }
 
     /// Create Action
@@ -74,7 +74,7 @@ impl ActionApi {
         let _ = (organization_slug, project_slug);
         let input = ActionInput::from_json(body.json())?;
         let row = actions::create(&state.store, &auth.0, &task_id.0, input).await?;
-        Ok(Created::Created(Json(row.into())))
+        Ok(Created::Created(JsonOut(row.into())))
     }
 
     /// Get Action
@@ -95,10 +95,10 @@ impl ActionApi {
         task_id: Path<String>,
         /// ID of the action
         id: Path<i64>,
-    ) -> Result<Json<Action>, ApiError<Read>> {
+    ) -> Result<JsonOut<Action>, ApiError<Read>> {
         let _ = (organization_slug, project_slug);
         let row = actions::get(&state.store, &auth.0, &task_id.0, id.0).await?;
-        Ok(Json(row.into()))
+        Ok(JsonOut(row.into()))
     }
 
     /// Update Action
@@ -121,7 +121,7 @@ impl ActionApi {
         /// ID of the action
         id: Path<i64>,
         body: JsonBody<ActionRequest>,
-    ) -> Result<Json<Action>, ApiError<Write>> {
+    ) -> Result<JsonOut<Action>, ApiError<Write>> {
         let _ = (organization_slug, project_slug);
         let input = ActionInput::from_json(body.json())?;
         let patch = ActionPatch {
@@ -130,7 +130,7 @@ impl ActionApi {
             config: Some(input.config),
         };
         let row = actions::update(&state.store, &auth.0, &task_id.0, id.0, patch).await?;
-        Ok(Json(row.into()))
+        Ok(JsonOut(row.into()))
     }
 
     /// Update Action (partial)
@@ -153,11 +153,11 @@ impl ActionApi {
         /// ID of the action
         id: Path<i64>,
         body: JsonBody<PatchedActionRequest, false>,
-    ) -> Result<Json<Action>, ApiError<Write>> {
+    ) -> Result<JsonOut<Action>, ApiError<Write>> {
         let _ = (organization_slug, project_slug);
         let patch = ActionPatch::from_json(body.value.as_ref())?;
         let row = actions::update(&state.store, &auth.0, &task_id.0, id.0, patch).await?;
-        Ok(Json(row.into()))
+        Ok(JsonOut(row.into()))
     }
 
     /// Cancel Action

@@ -6,6 +6,7 @@ pub mod auth;
 pub mod body;
 pub mod docs;
 pub mod error;
+pub mod json;
 pub mod middleware;
 pub mod models;
 pub mod tags;

@@ -6,13 +6,15 @@ use std::collections::BTreeMap;
 
 use chrono::{DateTime, Utc};
 use poem_openapi::{Enum, Object};
+use serde::Serialize;
 use serde_json::Value;
 
 use crate::domain::tasks::{Status, format_duration, time_to_start, value_percent};
 use crate::storage::entities::{action, task};
 
-#[derive(Enum, Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Enum, Serialize, Clone, Copy, Debug, PartialEq, Eq)]
 #[oai(rename_all = "snake_case")]
+#[serde(rename_all = "snake_case")]
 pub enum StatusEnum {
     Pending,
     PreProcessing,
@@ -54,8 +56,9 @@ impl From<Status> for StatusEnum {
     }
 }
 
-#[derive(Enum, Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Enum, Serialize, Clone, Copy, Debug, PartialEq, Eq)]
 #[oai(rename_all = "snake_case")]
+#[serde(rename_all = "snake_case")]
 pub enum ActionStatusEnum {
     Active,
     Processed,
@@ -69,7 +72,7 @@ pub struct Links<'a> {
     pub project: &'a str,
 }
 
-#[derive(Object, Clone, Debug)]
+#[derive(Object, Serialize, Clone, Debug)]
 pub struct Task {
     #[oai(read_only)]
     pub id: String,
@@ -154,7 +157,7 @@ impl Task {
     }
 }
 
-#[derive(Object, Clone, Debug)]
+#[derive(Object, Serialize, Clone, Debug)]
 pub struct PaginatedTaskList {
     #[oai(nullable)]
     pub next: Option<String>,
@@ -163,7 +166,7 @@ pub struct PaginatedTaskList {
     pub results: Vec<Task>,
 }
 
-#[derive(Object, Clone, Debug)]
+#[derive(Object, Serialize, Clone, Debug)]
 pub struct Action {
     #[oai(read_only)]
     pub id: i64,

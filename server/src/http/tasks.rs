@@ -4,13 +4,13 @@
 use chrono::{DateTime, Utc};
 use poem::web::Data;
 use poem_openapi::param::{Header, Path, Query};
-use poem_openapi::payload::Json;
 use poem_openapi::{ApiResponse, OpenApi};
 
 use super::AppState;
 use super::auth::Authorized;
 use super::body::JsonBody;
 use super::error::{ApiError, List, Read, Write};
+use super::json::JsonOut;
 use super::models::{Links, PaginatedTaskList, PatchedTaskRequest, StatusEnum, Task, TaskRequest};
 use super::tags::ApiTags;
 use crate::domain::tasks::{self, ListRequest, Status, TaskInput, TaskPatch};
@@ -23,7 +23,7 @@ pub struct TaskApi;
 pub enum Created {
     /// The created task.
     #[oai(status = 201)]
-    Created(Json<Task>),
+    Created(JsonOut<Task>),
 }
 
 #[derive(ApiResponse)]
@@ -95,7 +95,7 @@ impl TaskApi {
         created_after: Query<Option<DateTime<Utc>>>,
         /// Only tasks created strictly before this instant.
         created_before: Query<Option<DateTime<Utc>>>,
-    ) -> Result<Json<PaginatedTaskList>, ApiError<List>> {
+    ) -> Result<JsonOut<PaginatedTaskList>, ApiError<List>> {
         let _ = (organization_slug, project_slug);
         let filter = TaskFilter {
             statuses: status
@@ -126,7 +126,7 @@ impl TaskApi {
             cursor.map(|c| state.page_url(&auth.0, &query_filter, page.page_size, &c))
         };
         let links = links(&state, &auth);
-        Ok(Json(PaginatedTaskList {
+        Ok(JsonOut(PaginatedTaskList {
             next: page_url(page.next),
             previous: page_url(page.previous),
             results: page
@@ -165,7 +165,7 @@ impl TaskApi {
             monitor.0.map(|m| m.to_string()),
         )
         .await?;
-        Ok(Created::Created(Json(Task::from_row(
+        Ok(Created::Created(JsonOut(Task::from_row(
             row,
             &links(&state, &auth),
         ))))
@@ -187,10 +187,10 @@ impl TaskApi {
         project_slug: Path<String>,
         /// ID of the task
         id: Path<String>,
-    ) -> Result<Json<Task>, ApiError<Read>> {
+    ) -> Result<JsonOut<Task>, ApiError<Read>> {
         let _ = (organization_slug, project_slug);
         let row = tasks::get(&state.store, &auth.0, &id.0).await?;
-        Ok(Json(Task::from_row(row, &links(&state, &auth))))
+        Ok(JsonOut(Task::from_row(row, &links(&state, &auth))))
     }
 
     /// Update Task
@@ -210,11 +210,11 @@ impl TaskApi {
         /// ID of the task
         id: Path<String>,
         body: JsonBody<TaskRequest>,
-    ) -> Result<Json<Task>, ApiError<Write>> {
+    ) -> Result<JsonOut<Task>, ApiError<Write>> {
         let _ = (organization_slug, project_slug);
         let input = TaskInput::from_json(body.json())?;
         let row = tasks::replace(&state.store, &auth.0, &id.0, input).await?;
-        Ok(Json(Task::from_row(row, &links(&state, &auth))))
+        Ok(JsonOut(Task::from_row(row, &links(&state, &auth))))
     }
 
     /// Update Task (partial)
@@ -234,11 +234,11 @@ impl TaskApi {
         /// ID of the task
         id: Path<String>,
         body: JsonBody<PatchedTaskRequest, false>,
-    ) -> Result<Json<Task>, ApiError<Write>> {
+    ) -> Result<JsonOut<Task>, ApiError<Write>> {
         let _ = (organization_slug, project_slug);
         let patch = TaskPatch::from_json(body.value.as_ref())?;
         let row = tasks::patch(&state.store, &auth.0, &id.0, patch).await?;
-        Ok(Json(Task::from_row(row, &links(&state, &auth))))
+        Ok(JsonOut(Task::from_row(row, &links(&state, &auth))))
     }
 
     /// Cancel Task
