@@ -25,8 +25,9 @@ pub struct Settings {
     pub rate_limit: Option<u32>,
     /// Burst allowed above the rate (defaults to the rate).
     pub rate_limit_burst: Option<u32>,
-    /// Connections in the database pool.
-    pub db_max_connections: u32,
+    /// Connections in the read pool; by default 4 on SQLite (more only adds thread switching
+    /// on a small machine) and 16 on PostgreSQL.
+    pub db_max_connections: Option<u32>,
     /// SQLite `synchronous=FULL` (survives power loss) instead of NORMAL.
     pub sqlite_synchronous_full: bool,
     /// A tracing filter, e.g. `info` or `ratel_server=debug`.
@@ -58,7 +59,7 @@ impl Default for Settings {
             body_limit: 1024 * 1024,
             rate_limit: None,
             rate_limit_burst: None,
-            db_max_connections: 16,
+            db_max_connections: None,
             sqlite_synchronous_full: false,
             log_level: "info".to_owned(),
             log_format: LogFormat::Text,

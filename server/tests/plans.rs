@@ -99,7 +99,7 @@ async fn sqlite_list_queries_use_indexes() {
     std::fs::create_dir_all(&dir).unwrap();
     let store = Store::connect(&DbSettings {
         url: format!("sqlite://{}/p.sqlite3?mode=rwc", dir.display()),
-        max_connections: 2,
+        max_connections: Some(2),
         sqlite_synchronous_full: false,
     })
     .await
@@ -126,7 +126,7 @@ async fn postgres_list_queries_use_indexes() {
         .unwrap();
     let store = Store::connect(&DbSettings {
         url: format!("postgres://postgres@127.0.0.1:5432/{name}"),
-        max_connections: 2,
+        max_connections: Some(2),
         sqlite_synchronous_full: false,
     })
     .await

@@ -47,7 +47,6 @@ impl Server {
             .args(["serve", "--bind", "127.0.0.1:0"])
             .env("DATABASE_URL", database_url)
             .env("RATEL_LOG_LEVEL", "warn")
-            .env("RATEL_DB_MAX_CONNECTIONS", "16")
             .stdout(Stdio::piped())
             .spawn()
             .context("starting ratel-server")?;

@@ -68,7 +68,8 @@ pub type StorageResult<T> = Result<T, StorageError>;
 #[derive(Clone, Debug)]
 pub struct DbSettings {
     pub url: String,
-    pub max_connections: u32,
+    /// Read-pool size; `None` picks the backend's default.
+    pub max_connections: Option<u32>,
     /// SQLite `synchronous`: `true` = FULL (survives power loss), `false` = NORMAL.
     pub sqlite_synchronous_full: bool,
 }
@@ -110,7 +111,11 @@ impl SingleWrite<'_> {
 impl Store {
     /// Connects (creating a SQLite file when missing) without touching the schema.
     pub async fn connect(settings: &DbSettings) -> StorageResult<Self> {
-        let db = Database::connect(Self::options(settings, settings.max_connections)).await?;
+        let sqlite = settings.url.starts_with("sqlite:");
+        let pool = settings
+            .max_connections
+            .unwrap_or(if sqlite { 4 } else { 16 });
+        let db = Database::connect(Self::options(settings, pool)).await?;
         if db.get_database_backend() != DatabaseBackend::Sqlite {
             return Ok(Self {
                 writer: db.clone(),
