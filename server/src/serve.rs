@@ -15,16 +15,11 @@ use crate::http::{self, AppState};
 
 pub async fn run(settings: Settings) -> anyhow::Result<()> {
     let store = open(&settings).await?;
-    if !store.has_any_key().await? {
-        let (_, key) = create_key(&store, "default", "default").await?;
-        println!("Created organization \"default\", project \"default\" and a project key:");
-        println!("  {key}");
-        println!("Try it:");
-        println!(
-            "  curl -H 'Authorization: Bearer {key}' {}/api/default/default/tasks/",
-            public_base(&settings, &settings.bind)
-        );
-    }
+    let first_key = if store.has_any_key().await? {
+        None
+    } else {
+        Some(create_key(&store, "default", "default").await?.1)
+    };
 
     let acceptor = TcpListener::bind(settings.bind.clone())
         .into_acceptor()
@@ -35,6 +30,12 @@ pub async fn run(settings: Settings) -> anyhow::Result<()> {
         .and_then(|a| a.as_socket_addr().copied())
         .ok_or_else(|| anyhow::anyhow!("listener has no address"))?;
     let public_url = public_base(&settings, &local.to_string());
+    if let Some(key) = first_key {
+        println!("Created organization \"default\", project \"default\" and a project key:");
+        println!("  {key}");
+        println!("Try it:");
+        println!("  curl -H 'Authorization: Bearer {key}' {public_url}/api/default/default/tasks/");
+    }
 
     let limiter = settings.rate_limit.and_then(NonZeroU32::new).map(|rate| {
         let burst = settings

@@ -233,6 +233,24 @@ pub async fn create(
     Ok(row)
 }
 
+/// The action `id` of the project's task `task_id`, read inside a write transaction.
+async fn action_in(
+    store: &Store,
+    w: &WriteTxn<'_>,
+    scope: &ProjectScope,
+    task_id: &str,
+    id: i64,
+) -> DomainResult<action::Model> {
+    store
+        .get_task_in(w, scope.project_id, task_id)
+        .await?
+        .ok_or(DomainError::NotFound)?;
+    store
+        .get_action_in(w, task_id, id)
+        .await?
+        .ok_or(DomainError::NotFound)
+}
+
 /// PUT (`replace`) and PATCH: the merged action is validated as a whole.
 pub async fn update(
     store: &Store,
@@ -242,14 +260,7 @@ pub async fn update(
     patch: ActionPatch,
 ) -> DomainResult<action::Model> {
     let w = store.begin_write().await?;
-    store
-        .get_task_in(&w, scope.project_id, task_id)
-        .await?
-        .ok_or(DomainError::NotFound)?;
-    let mut row = store
-        .get_action_in(&w, task_id, id)
-        .await?
-        .ok_or(DomainError::NotFound)?;
+    let mut row = action_in(store, &w, scope, task_id, id).await?;
     let merged = ActionPatch {
         trigger: Some(patch.trigger.unwrap_or(row.trigger.clone())),
         integration: Some(patch.integration.unwrap_or(row.integration.clone())),
@@ -274,14 +285,7 @@ pub async fn cancel(
     id: i64,
 ) -> DomainResult<()> {
     let w = store.begin_write().await?;
-    store
-        .get_task_in(&w, scope.project_id, task_id)
-        .await?
-        .ok_or(DomainError::NotFound)?;
-    let mut row = store
-        .get_action_in(&w, task_id, id)
-        .await?
-        .ok_or(DomainError::NotFound)?;
+    let mut row = action_in(store, &w, scope, task_id, id).await?;
     row.status = ActionStatus::Cancelled.as_str().to_owned();
     row.updated = super::tasks::now();
     store.update_action(&w, row).await?;
