@@ -65,12 +65,19 @@ impl ErrorStatuses for Write {
     const STATUSES: &'static [u16] = &[400, 401, 403, 404, 405, 406, 413, 415, 429, 500, 503];
 }
 
+/// The internal cause of a 5xx, carried to the logging middleware in the response's
+/// extensions (never in the body).
+#[derive(Clone, Debug)]
+pub struct ErrorCause(pub String);
+
 /// An error response. Build it with the constructors or from a `DomainError`.
 pub struct ApiError<S = Write> {
     pub status: StatusCode,
     pub body: ErrorResponse,
     pub retry_after: Option<u64>,
     pub allow: Option<String>,
+    /// Logged, never sent.
+    pub cause: Option<String>,
     _statuses: PhantomData<fn() -> S>,
 }
 
@@ -91,7 +98,12 @@ impl<S> fmt::Display for ApiError<S> {
             "{} {}",
             self.status.as_u16(),
             first.map_or("", |e| e.code.as_str())
-        )
+        )?;
+        // Display is for logs only (bodies are built from `body`), so the cause may show.
+        match &self.cause {
+            Some(cause) => write!(f, ": {cause}"),
+            None => Ok(()),
+        }
     }
 }
 
@@ -111,6 +123,7 @@ impl<S> ApiError<S> {
             },
             retry_after: None,
             allow: None,
+            cause: None,
             _statuses: PhantomData,
         }
     }
@@ -122,6 +135,7 @@ impl<S> ApiError<S> {
             body: self.body,
             retry_after: self.retry_after,
             allow: self.allow,
+            cause: self.cause,
             _statuses: PhantomData,
         }
     }
@@ -224,6 +238,12 @@ impl<S> ApiError<S> {
         )
     }
 
+    /// Attaches the internal cause (logged with the request id, never sent).
+    pub fn with_cause(mut self, cause: String) -> Self {
+        self.cause = Some(cause);
+        self
+    }
+
     /// The one body a 500 ever has; the cause is logged, never sent.
     pub fn internal() -> Self {
         Self::one(
@@ -259,13 +279,9 @@ impl<S> From<DomainError> for ApiError<S> {
                 Self::client(StatusCode::NOT_FOUND, "not_found", "Invalid cursor.")
             }
             DomainError::Storage(StorageError::Unavailable(cause)) => {
-                tracing::error!(error = %cause, "database unavailable");
-                Self::unavailable()
+                Self::unavailable().with_cause(cause.to_string())
             }
-            DomainError::Storage(cause) => {
-                tracing::error!(error = %cause, "storage failure");
-                Self::internal()
-            }
+            DomainError::Storage(cause) => Self::internal().with_cause(cause.to_string()),
         }
     }
 }
@@ -288,6 +304,9 @@ impl<S> IntoResponse for ApiError<S> {
         if let Some(allow) = self.allow.and_then(|a| HeaderValue::from_str(&a).ok()) {
             resp.headers_mut().insert(header::ALLOW, allow);
         }
+        if let Some(cause) = self.cause {
+            resp.extensions_mut().insert(ErrorCause(cause));
+        }
         resp
     }
 }
@@ -303,6 +322,7 @@ impl<S: Send + Sync + 'static> poem::error::ResponseError for ApiError<S> {
             body: self.body.clone(),
             retry_after: self.retry_after,
             allow: self.allow.clone(),
+            cause: self.cause.clone(),
             _statuses: PhantomData,
         }
         .into_response()

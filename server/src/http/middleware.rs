@@ -9,7 +9,7 @@ use poem::{Endpoint, IntoResponse, Request, Response};
 use poem_openapi::error::{ContentTypeError, ParseParamError, ParsePathError};
 use tracing::Instrument;
 
-use super::error::ApiError;
+use super::error::{ApiError, ErrorCause};
 
 const REQUEST_ID: &str = "x-request-id";
 
@@ -122,10 +122,11 @@ pub async fn handle<E: Endpoint>(next: E, req: Request) -> poem::Result<Response
         .map_or_else(|| ulid::Ulid::new().to_string(), str::to_owned);
     let method = req.method().clone();
     let path = req.uri().path().to_owned();
-    // An error-level span, so the request id is attached to every log line that is emitted at
-    // all, whatever the configured level.
-    let span = tracing::error_span!("request", id = %request_id, method = %method, path = %path);
+    // A debug-level span: free unless debug logging is on. Failures are logged below with the
+    // request id and their cause in one line, whatever the level.
+    let span = tracing::debug_span!("request", id = %request_id, method = %method, path = %path);
     let started = Instant::now();
+    let mut cause: Option<String> = None;
 
     let mut resp = async {
         if path.starts_with("/api/")
@@ -146,7 +147,7 @@ pub async fn handle<E: Endpoint>(next: E, req: Request) -> poem::Result<Response
             }
             Err(err) => {
                 if err.status().is_server_error() {
-                    tracing::error!(error = %err, "request error");
+                    cause = Some(err.to_string());
                 }
                 error_response(err, &method, &path)
             }
@@ -157,18 +158,25 @@ pub async fn handle<E: Endpoint>(next: E, req: Request) -> poem::Result<Response
 
     let status = resp.status();
     let elapsed_ms = started.elapsed().as_secs_f64() * 1000.0;
-    span.in_scope(|| {
-        if status.is_server_error() {
-            tracing::error!(
-                request_id = %request_id,
-                status = status.as_u16(),
-                elapsed_ms,
-                "request failed"
-            );
-        } else {
-            tracing::debug!(status = status.as_u16(), elapsed_ms, "request");
-        }
-    });
+    if status.is_server_error() {
+        let cause = resp
+            .extensions_mut()
+            .remove::<ErrorCause>()
+            .map(|c| c.0)
+            .or(cause)
+            .unwrap_or_default();
+        tracing::error!(
+            request_id = %request_id,
+            method = %method,
+            path = %path,
+            status = status.as_u16(),
+            elapsed_ms,
+            cause = %cause,
+            "request failed"
+        );
+    } else {
+        span.in_scope(|| tracing::debug!(status = status.as_u16(), elapsed_ms, "request"));
+    }
     if let Ok(value) = HeaderValue::from_str(&request_id) {
         resp.headers_mut().insert(REQUEST_ID, value);
     }
