@@ -393,6 +393,7 @@ on_both_backends!(
     rate_limited_calls_wait_and_retry,
     track_records_the_outcome,
     heartbeats_and_safe_tracking,
+    generated_client_covers_every_operation,
 );
 
 /// A peer that answers 503 (then 429 with Retry-After) before a valid task: the SDK retries
@@ -452,4 +453,90 @@ async fn retries_through_injected_503_and_429() {
         started.elapsed() >= Duration::from_secs(1),
         "Retry-After was honoured"
     );
+}
+
+/// The generated client drives every action operation and the task PUT/DELETE happy paths.
+async fn generated_client_covers_every_operation(backend: Backend) {
+    use ratel_client::generated::types;
+
+    let s = Server::start(backend).await;
+    let sdk = s.sdk();
+    let api = sdk.api();
+    let (org, project) = ("default", "default");
+    let body: types::TaskRequest = serde_json::from_value(json!({"name": "generated"})).unwrap();
+    let task = api
+        .task_create(org, project, None, &body)
+        .await
+        .unwrap()
+        .into_inner();
+    let put: types::TaskRequest =
+        serde_json::from_value(json!({"name": "renamed", "status": "processing"})).unwrap();
+    let updated = api
+        .task_update(org, project, &task.id, &put)
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(updated.name.as_str(), "renamed");
+    assert_eq!(updated.status, Status::Processing);
+
+    let action: types::ActionRequest = serde_json::from_value(
+        json!({"trigger": "error", "integration": "email", "config": {"to": "a@example.com"}}),
+    )
+    .unwrap();
+    let created = api
+        .action_create(org, project, &task.id, &action)
+        .await
+        .unwrap()
+        .into_inner();
+    let got = api
+        .action_get(org, project, &task.id, created.id)
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(got, created);
+    let replace: types::ActionRequest =
+        serde_json::from_value(json!({"trigger": "success", "integration": "webhook:hook"}))
+            .unwrap();
+    let replaced = api
+        .action_update(org, project, &task.id, created.id, &replace)
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(replaced.integration.as_str(), "webhook:hook");
+    let patch: types::PatchedActionRequest =
+        serde_json::from_value(json!({"trigger": "50%"})).unwrap();
+    let patched = api
+        .action_partial_update(org, project, &task.id, created.id, &patch)
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(patched.trigger.as_str(), "50%");
+    api.action_cancel(org, project, &task.id, created.id)
+        .await
+        .unwrap();
+    let listed = api
+        .action_list(org, project, &task.id)
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(listed[0].status, types::ActionStatusEnum::Cancelled);
+
+    api.task_cancel(org, project, &task.id).await.unwrap();
+    let got = api
+        .task_get(org, project, &task.id)
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(got.status, Status::Cancelled);
+    // A documented error arrives typed, with its body.
+    match api
+        .task_get(org, project, "01ARZ3NDEKTSV4RRFFQ69G5FAV")
+        .await
+    {
+        Err(ratel_client::generated::Error::ErrorResponse(resp)) => {
+            assert_eq!(resp.status().as_u16(), 404);
+            assert_eq!(resp.errors[0].code, "not_found");
+        }
+        other => panic!("expected a typed 404, got {other:?}"),
+    }
 }
