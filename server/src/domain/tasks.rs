@@ -155,6 +155,33 @@ impl TaskInput {
     }
 }
 
+/// A new task id: a ULID (48-bit millisecond time, 80 random bits) of `at`, strictly greater
+/// than the previous id of this process, so "newest first" also orders tasks created in the
+/// same millisecond. Within one millisecond the next id is the previous plus a random step of up
+/// to 2^64: ids stay unguessable from their neighbours (the ulid crate's monotonic generator
+/// steps by 1).
+fn new_task_id(at: DateTime<Utc>) -> String {
+    use rand::Rng;
+    const RANDOM_BITS: u32 = 80;
+    static LAST: std::sync::Mutex<(u64, u128)> = std::sync::Mutex::new((0, 0));
+    let ms = u64::try_from(at.timestamp_millis()).unwrap_or(0);
+    let mut rng = rand::rng();
+    let fresh = rng.random::<u128>() >> (128 - RANDOM_BITS);
+    let mut last = LAST.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+    let next = if ms > last.0 {
+        (ms, fresh)
+    } else {
+        // The same millisecond (or the clock stepped back): stay after the previous id.
+        let step = u128::from(rng.random::<u64>()) + 1;
+        match last.1.checked_add(step).filter(|r| *r >> RANDOM_BITS == 0) {
+            Some(random) => (last.0, random),
+            None => (last.0 + 1, fresh),
+        }
+    };
+    *last = next;
+    ulid::Ulid::from_parts(next.0, next.1).to_string()
+}
+
 /// The current time at the precision the databases keep (microseconds), so what a write
 /// returns equals what a later read returns.
 pub fn now() -> DateTime<Utc> {
@@ -344,7 +371,7 @@ pub async fn create(
     monitor: Option<String>,
 ) -> DomainResult<task::Model> {
     let now = now();
-    let id = ulid::Ulid::from_datetime(now.into()).to_string();
+    let id = new_task_id(now);
     let patch = input.into_patch();
     let tags = patch.tags.clone().unwrap_or_default();
     let mut row = task::Model {
@@ -569,6 +596,14 @@ mod tests {
         assert_eq!(value_percent(None, 100), None);
         assert_eq!(value_percent(Some(5), 0), None);
         assert_eq!(value_percent(Some(i64::MAX), 1), Some(i64::MAX));
+    }
+
+    #[test]
+    fn ids_increase_within_a_millisecond() {
+        let at = now();
+        let ids: Vec<String> = (0..100).map(|_| new_task_id(at)).collect();
+        assert!(ids.windows(2).all(|w| w[0] < w[1]), "{ids:?}");
+        assert!(ids.iter().all(|id| id.len() == 26));
     }
 
     #[test]
