@@ -51,6 +51,8 @@ pub async fn readyz(state: Data<&AppState>) -> Response {
 static SWAGGER_CONFIG: LazyLock<Arc<utoipa_swagger_ui::Config<'static>>> =
     LazyLock::new(|| Arc::new(utoipa_swagger_ui::Config::new(["/api/schema.json"])));
 
+/// One Swagger UI asset (`index.html`, `swagger-initializer.js` pointing at the canonical
+/// document, ...), served from the vendored distribution.
 #[handler]
 fn swagger_file(Path(path): Path<String>) -> Response {
     match utoipa_swagger_ui::serve(&path, SWAGGER_CONFIG.clone()) {
@@ -75,20 +77,6 @@ fn swagger_file(Path(path): Path<String>) -> Response {
 }
 
 #[handler]
-fn swagger_index() -> Response {
-    swagger_serve("index.html")
-}
-
-fn swagger_serve(path: &str) -> Response {
-    match utoipa_swagger_ui::serve(path, SWAGGER_CONFIG.clone()) {
-        Ok(Some(file)) => Response::builder()
-            .content_type(file.content_type)
-            .body(file.bytes.into_owned()),
-        _ => StatusCode::NOT_FOUND.into_response(),
-    }
-}
-
-#[handler]
 fn swagger_redirect() -> Redirect {
     Redirect::see_other("/api/docs/index.html")
 }
@@ -97,6 +85,5 @@ fn swagger_redirect() -> Redirect {
 pub fn swagger_ui() -> impl Endpoint {
     Route::new()
         .at("/", get(swagger_redirect))
-        .at("/index.html", get(swagger_index))
         .at("/*path", get(swagger_file))
 }
