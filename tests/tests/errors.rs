@@ -79,7 +79,11 @@ async fn http_errors(backend: Backend) {
         .send()
         .await
         .unwrap();
-    expect_error(resp, 413, "client_error", "payload_too_large").await;
+    let body = expect_error(resp, 413, "client_error", "payload_too_large").await;
+    assert_eq!(
+        body["errors"][0]["detail"],
+        "Request body is larger than 1048576 bytes."
+    );
     // Invalid query parameters name themselves.
     let resp = s
         .req(Method::GET, &format!("{}?page_size=abc", s.tasks_url()))

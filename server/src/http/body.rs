@@ -63,7 +63,7 @@ impl<'a, T: Type, const REQUIRED: bool> ApiExtractor<'a> for JsonBody<T, REQUIRE
             .await
             .map_err(|err| match err {
                 poem::error::ReadBodyError::PayloadTooLarge => {
-                    ApiError::<()>::payload_too_large(limit)
+                    ApiError::<()>::payload_too_large(Some(limit))
                 }
                 other => ApiError::parse_error(format!("Could not read the body: {other}")),
             })?;

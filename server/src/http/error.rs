@@ -202,12 +202,13 @@ impl<S> ApiError<S> {
         )
     }
 
-    pub fn payload_too_large(limit: usize) -> Self {
-        Self::client(
-            StatusCode::PAYLOAD_TOO_LARGE,
-            "payload_too_large",
-            format!("Request body is larger than {limit} bytes."),
-        )
+    /// 413; `limit` (bytes) is named in the detail when known.
+    pub fn payload_too_large(limit: Option<usize>) -> Self {
+        let detail = match limit {
+            Some(limit) => format!("Request body is larger than {limit} bytes."),
+            None => "Request body is too large.".to_owned(),
+        };
+        Self::client(StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large", detail)
     }
 
     pub fn unsupported_media_type(content_type: &str) -> Self {

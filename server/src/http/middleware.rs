@@ -82,7 +82,7 @@ fn error_response(err: poem::Error, method: &Method, path: &str) -> Response {
         .into_response();
     }
     if let Some(ReadBodyError::PayloadTooLarge) = err.downcast_ref::<ReadBodyError>() {
-        return ApiError::<()>::payload_too_large(0).into_response();
+        return ApiError::<()>::payload_too_large(None).into_response();
     }
     let resp = err.into_response();
     if is_json(&resp) {
