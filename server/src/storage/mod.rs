@@ -138,6 +138,15 @@ impl Store {
             .connect_timeout(Duration::from_secs(5))
             .acquire_timeout(Duration::from_secs(5))
             .sqlx_logging(false);
+        if settings.url.starts_with("sqlite:") {
+            // An in-process database cannot have gone away: pinging it before every query
+            // would cost a round trip to the connection's worker thread each time.
+            opts.test_before_acquire(false);
+        } else {
+            // Check only connections that sat idle long enough for a server or a proxy to
+            // have closed them; a fresh one goes straight to work.
+            opts.test_before_acquire_if_idle_for(Duration::from_secs(30));
+        }
         let full = settings.sqlite_synchronous_full;
         opts.map_sqlx_sqlite_opts(move |o| {
             o.create_if_missing(true)
@@ -149,6 +158,9 @@ impl Store {
                 })
                 .foreign_keys(true)
                 .busy_timeout(Duration::from_secs(5))
+                // Room for a whole page of rows, so that the connection's worker thread hands
+                // a list over without waiting for the reader to drain it.
+                .row_buffer_size(1024)
                 // Read pages through a memory map instead of read() copies.
                 .pragma("mmap_size", "268435456")
         });
