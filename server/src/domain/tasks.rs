@@ -397,6 +397,10 @@ pub async fn create(
     };
     apply_patch(&mut row, &patch);
     apply_lifecycle(&mut row, &lifecycle(&patch, now));
+    if patch.parent.is_none() && patch.actions.is_empty() {
+        // The common case: nothing to read first, so the write can join a group commit.
+        return Ok(store.create_task(row, &tags).await?);
+    }
     let w = store.begin_write().await?;
     row.parent_id = check_parent(store, &w, scope, &id, None, &patch.parent).await?;
     let row = store.insert_task(&w, row, &tags).await?;

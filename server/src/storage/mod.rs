@@ -8,6 +8,7 @@
 //! (`SELECT ... FOR UPDATE`) order concurrent writes to the same task.
 
 pub mod actions;
+pub mod batch;
 pub mod entities;
 pub mod keys;
 pub mod migration;
@@ -19,10 +20,12 @@ use std::time::Duration;
 use sea_orm::sqlx::sqlite::{SqliteJournalMode, SqliteSynchronous};
 use sea_orm::{
     ConnectOptions, ConnectionTrait, Database, DatabaseBackend, DatabaseConnection,
-    DatabaseTransaction, DbErr, TransactionTrait,
+    DatabaseTransaction, DbErr, RuntimeErr, TransactionTrait,
 };
 use sea_orm_migration::MigratorTrait;
 use tokio::sync::{Mutex, MutexGuard};
+
+use batch::{BatchStats, Batcher, WriteJob};
 
 /// Errors of the storage layer.
 #[derive(Debug, thiserror::Error)]
@@ -40,25 +43,33 @@ pub enum StorageError {
 
 impl From<DbErr> for StorageError {
     fn from(err: DbErr) -> Self {
-        match &err {
-            DbErr::ConnectionAcquire(_) | DbErr::Conn(_) => StorageError::Unavailable(err),
-            _ => {
-                if let Some(sea_orm::SqlErr::UniqueConstraintViolation(msg)) = err.sql_err() {
-                    return StorageError::Conflict(msg);
-                }
-                // A query on a pooled connection whose server has gone away surfaces as an I/O
-                // error inside `Exec`/`Query`.
-                let text = err.to_string();
-                if text.contains("error communicating with database")
-                    || text.contains("Connection refused")
-                    || text.contains("pool timed out")
-                {
-                    StorageError::Unavailable(err)
-                } else {
-                    StorageError::Database(err)
-                }
-            }
+        if let DbErr::ConnectionAcquire(_) | DbErr::Conn(_) = &err {
+            return StorageError::Unavailable(err);
         }
+        if let Some(sea_orm::SqlErr::UniqueConstraintViolation(msg)) = err.sql_err() {
+            return StorageError::Conflict(msg);
+        }
+        if let DbErr::Query(RuntimeErr::SqlxError(cause))
+        | DbErr::Exec(RuntimeErr::SqlxError(cause)) = &err
+            && lost_connection(cause)
+        {
+            return StorageError::Unavailable(err);
+        }
+        StorageError::Database(err)
+    }
+}
+
+/// Whether a query failed because the database went away rather than because of the query:
+/// I/O on a dead connection, a closed or exhausted pool, or PostgreSQL ending the session
+/// (SQLSTATE classes 08, connection exception, and 57P, operator intervention).
+fn lost_connection(err: &sea_orm::sqlx::Error) -> bool {
+    use sea_orm::sqlx::Error as E;
+    match err {
+        E::Io(_) | E::PoolTimedOut | E::PoolClosed | E::WorkerCrashed => true,
+        E::Database(db) => db
+            .code()
+            .is_some_and(|code| code.starts_with("08") || code.starts_with("57P")),
+        _ => false,
     }
 }
 
@@ -82,6 +93,8 @@ pub struct Store {
     /// SQLite.
     writer: DatabaseConnection,
     write_gate: Option<Arc<Mutex<()>>>,
+    /// Group commit of self-contained writes, on SQLite.
+    batcher: Option<Batcher>,
 }
 
 /// A write transaction; on SQLite it also holds the write gate until dropped.
@@ -93,18 +106,6 @@ pub struct WriteTxn<'a> {
 impl WriteTxn<'_> {
     pub async fn commit(self) -> StorageResult<()> {
         self.txn.commit().await.map_err(Into::into)
-    }
-}
-
-/// A single write statement's connection; on SQLite it holds the write gate until dropped.
-pub struct SingleWrite<'a> {
-    conn: &'a DatabaseConnection,
-    _gate: Option<MutexGuard<'a, ()>>,
-}
-
-impl SingleWrite<'_> {
-    pub fn conn(&self) -> &DatabaseConnection {
-        self.conn
     }
 }
 
@@ -121,13 +122,16 @@ impl Store {
                 writer: db.clone(),
                 db,
                 write_gate: None,
+                batcher: None,
             });
         }
         let writer = Database::connect(Self::options(settings, 1)).await?;
+        let gate = Arc::new(Mutex::new(()));
         Ok(Self {
             db,
+            batcher: Some(Batcher::start(writer.clone(), gate.clone())),
             writer,
-            write_gate: Some(Arc::new(Mutex::new(()))),
+            write_gate: Some(gate),
         })
     }
 
@@ -196,13 +200,39 @@ impl Store {
         Ok(WriteTxn { txn, _gate: gate })
     }
 
-    /// The writer connection for one self-contained write statement (no transaction needed:
-    /// a single statement is atomic); holds the write gate on SQLite.
-    pub async fn begin_single(&self) -> SingleWrite<'_> {
-        SingleWrite {
-            conn: &self.writer,
-            _gate: self.gate().await,
+    /// Runs a write that needs no reads between its statements, all or nothing, and returns the
+    /// row its statements return, if any. On SQLite it joins the group commit (see `batch`); on
+    /// PostgreSQL it runs at once, in a transaction when there is more than one statement.
+    pub async fn write(&self, job: WriteJob) -> StorageResult<Option<sea_orm::QueryResult>> {
+        if let Some(batcher) = &self.batcher {
+            return batcher.submit(job).await;
         }
+        let mut rows = if let [statement] = &job.statements[..] {
+            self.writer.query_all_raw(statement.clone()).await?
+        } else {
+            let txn = self.writer.begin().await?;
+            let mut rows = Vec::new();
+            for statement in job.statements {
+                rows.extend(txn.query_all_raw(statement).await?);
+            }
+            txn.commit().await?;
+            rows
+        };
+        Ok(if job.returns.is_some() && !rows.is_empty() {
+            Some(rows.swap_remove(0))
+        } else {
+            None
+        })
+    }
+
+    /// Group-commit counters; `None` on PostgreSQL, which does not batch.
+    pub fn batch_stats(&self) -> Option<&BatchStats> {
+        self.batcher.as_ref().map(Batcher::stats)
+    }
+
+    /// Writes queued for the group commit and not yet taken (0 on PostgreSQL).
+    pub fn queued_writes(&self) -> usize {
+        self.batcher.as_ref().map_or(0, Batcher::queued)
     }
 
     /// A cheap round trip, for readiness checks.
@@ -211,6 +241,12 @@ impl Store {
     }
 
     pub async fn close(self) {
+        // A batch in progress holds the gate: let it finish.
+        let gate = self.write_gate.clone();
+        let _held = match &gate {
+            Some(gate) => Some(gate.lock().await),
+            None => None,
+        };
         let _ = self.db.close().await;
         if self.write_gate.is_some() {
             let _ = self.writer.close().await;

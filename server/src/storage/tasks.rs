@@ -5,10 +5,11 @@ use std::collections::BTreeMap;
 use sea_orm::prelude::DateTimeUtc;
 use sea_orm::sea_query::{Expr, ExprTrait, Query};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, DatabaseBackend, EntityTrait, IntoActiveModel, QueryFilter,
-    QueryOrder, QuerySelect, QueryTrait, Select, Set,
+    ActiveModelTrait, ColumnTrait, DatabaseBackend, EntityTrait, FromQueryResult, InsertMany,
+    IntoActiveModel, QueryFilter, QueryOrder, QuerySelect, QueryTrait, Select, Set,
 };
 
+use super::batch::{RowKey, WriteJob};
 use super::entities::{action, task, task_tag};
 use super::{StorageResult, Store, WriteTxn};
 
@@ -151,8 +152,26 @@ impl Store {
         &self,
         project_id: i64,
         id: &str,
-        c: TaskChanges,
+        changes: TaskChanges,
     ) -> StorageResult<Option<task::Model>> {
+        let row = self.write(self.update_job(project_id, id, changes)).await?;
+        Ok(row
+            .map(|row| task::Model::from_query_result(&row, ""))
+            .transpose()?)
+    }
+
+    /// Inserts a task and its tags, all or nothing, when nothing needs reading first (no
+    /// parent to check).
+    pub async fn create_task(
+        &self,
+        model: task::Model,
+        tags: &BTreeMap<String, String>,
+    ) -> StorageResult<task::Model> {
+        self.write(self.create_job(&model, tags)).await?;
+        Ok(model)
+    }
+
+    pub(super) fn update_job(&self, project_id: i64, id: &str, c: TaskChanges) -> WriteJob {
         use task::Column as C;
         let mut q = task::Entity::update_many()
             .filter(C::Id.eq(id))
@@ -187,9 +206,33 @@ impl Store {
             (None, Some(now)) => q = q.col_expr(C::EndTime, Expr::col(C::EndTime).if_null(now)),
             (None, None) => {}
         }
-        let w = self.begin_single().await;
-        let rows = q.exec_with_returning(w.conn()).await?;
-        Ok(rows.into_iter().next())
+        let mut update = q.into_query();
+        update.returning_all();
+        WriteJob {
+            statements: vec![self.backend().build(&update)],
+            returns: Some(RowKey {
+                id: id.to_owned(),
+                project_id,
+            }),
+        }
+    }
+
+    pub(super) fn create_job(
+        &self,
+        model: &task::Model,
+        tags: &BTreeMap<String, String>,
+    ) -> WriteJob {
+        let backend = self.backend();
+        let mut statements = vec![
+            task::Entity::insert(model.clone().into_active_model().reset_all()).build(backend),
+        ];
+        if let Some(insert) = tags_insert(&model.id, model.project_id, tags) {
+            statements.push(insert.build(backend));
+        }
+        WriteJob {
+            statements,
+            returns: None,
+        }
     }
 
     pub async fn list_tasks(
@@ -238,8 +281,20 @@ async fn insert_tags(
     project_id: i64,
     tags: &BTreeMap<String, String>,
 ) -> StorageResult<()> {
+    if let Some(insert) = tags_insert(task_id, project_id, tags) {
+        insert.exec_without_returning(&w.txn).await?;
+    }
+    Ok(())
+}
+
+/// The insert of a task's tag rows; `None` when it has no tags.
+fn tags_insert(
+    task_id: &str,
+    project_id: i64,
+    tags: &BTreeMap<String, String>,
+) -> Option<InsertMany<task_tag::ActiveModel>> {
     if tags.is_empty() {
-        return Ok(());
+        return None;
     }
     let rows = tags.iter().map(|(namespace, value)| task_tag::ActiveModel {
         task_id: Set(task_id.to_owned()),
@@ -247,10 +302,7 @@ async fn insert_tags(
         project_id: Set(project_id),
         value: Set(value.clone()),
     });
-    task_tag::Entity::insert_many(rows)
-        .exec_without_returning(&w.txn)
-        .await?;
-    Ok(())
+    Some(task_tag::Entity::insert_many(rows))
 }
 
 fn list_query(project_id: i64, f: &TaskFilter, seek: &Seek, limit: u64) -> Select<task::Entity> {

@@ -1,0 +1,430 @@
+//! Group commit for self-contained SQLite writes.
+//!
+//! SQLite has one writer, and every statement sent through sqlx is a round trip to the
+//! connection's worker thread. Under load, a write that holds the writer spends most of that
+//! time waiting to be scheduled (the worker thread, then the task again), not writing, so
+//! writes that need no reads in between (create, the common PATCH, cancel) are queued instead.
+//! One task takes whatever has queued up and runs it as one multi-statement batch in one
+//! transaction: a single round trip and a single commit for the lot, while every job still
+//! gets its own result and its own response.
+//!
+//! A job's statements are all-or-nothing, as a transaction of its own would be: when a batch
+//! fails it is rolled back and each job is then run on its own, so a bad job fails alone.
+//! Nothing is acknowledged before its batch has committed, so the durability is that of a
+//! single write (see ARCHITECTURE.md).
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use sea_orm::sea_query::Values;
+use sea_orm::{
+    ConnectionTrait, DatabaseConnection, DbErr, QueryResult, Statement, TransactionTrait,
+};
+use tokio::sync::{Mutex, mpsc, oneshot};
+
+use super::{StorageError, StorageResult};
+
+/// At most this many jobs share a batch.
+const MAX_BATCH: usize = 128;
+/// Jobs waiting for the writer before submitters wait too (back-pressure).
+const QUEUE_CAPACITY: usize = 4096;
+
+/// A write that needs no reads between its statements.
+pub struct WriteJob {
+    pub statements: Vec<Statement>,
+    /// The row the statements return (`UPDATE ... RETURNING`), if any.
+    pub returns: Option<RowKey>,
+}
+
+/// Identifies a returned task row: batched jobs' rows arrive in one stream, in job order.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RowKey {
+    pub id: String,
+    pub project_id: i64,
+}
+
+impl RowKey {
+    fn matches(&self, row: &QueryResult) -> bool {
+        row.try_get::<String>("", "id")
+            .is_ok_and(|id| id == self.id)
+            && row
+                .try_get::<i64>("", "project_id")
+                .is_ok_and(|p| p == self.project_id)
+    }
+}
+
+/// How many batches and jobs the writer has run (for tests and diagnostics).
+#[derive(Debug, Default)]
+pub struct BatchStats {
+    batches: AtomicU64,
+    jobs: AtomicU64,
+}
+
+impl BatchStats {
+    pub fn batches(&self) -> u64 {
+        self.batches.load(Ordering::Relaxed)
+    }
+
+    pub fn jobs(&self) -> u64 {
+        self.jobs.load(Ordering::Relaxed)
+    }
+}
+
+type Reply = oneshot::Sender<StorageResult<Option<QueryResult>>>;
+
+struct Queued {
+    job: WriteJob,
+    reply: Reply,
+}
+
+/// The submitting side of the queue; the writer task runs until every clone is dropped.
+#[derive(Clone)]
+pub struct Batcher {
+    queue: mpsc::Sender<Queued>,
+    stats: Arc<BatchStats>,
+}
+
+impl Batcher {
+    /// Starts the writer task on `writer`; each batch holds `gate`, which transactional
+    /// writes also take, so the two kinds of write never interleave.
+    pub fn start(writer: DatabaseConnection, gate: Arc<Mutex<()>>) -> Self {
+        let (batcher, rx) = Self::unstarted();
+        tokio::spawn(run(writer, gate, rx, batcher.stats.clone()));
+        batcher
+    }
+
+    /// The queue alone; jobs wait in it until `run` takes the receiver.
+    fn unstarted() -> (Self, mpsc::Receiver<Queued>) {
+        let (queue, rx) = mpsc::channel(QUEUE_CAPACITY);
+        let stats = Arc::new(BatchStats::default());
+        (Self { queue, stats }, rx)
+    }
+
+    /// Queues `job` and waits until its batch has committed (or failed).
+    pub async fn submit(&self, job: WriteJob) -> StorageResult<Option<QueryResult>> {
+        let (reply, result) = oneshot::channel();
+        self.queue
+            .send(Queued { job, reply })
+            .await
+            .map_err(|_| stopped())?;
+        result.await.map_err(|_| stopped())?
+    }
+
+    pub fn stats(&self) -> &BatchStats {
+        &self.stats
+    }
+
+    /// Jobs queued and not yet taken by the writer.
+    pub fn queued(&self) -> usize {
+        self.queue.max_capacity() - self.queue.capacity()
+    }
+}
+
+fn stopped() -> StorageError {
+    StorageError::Unavailable(DbErr::Custom("the write queue has stopped".into()))
+}
+
+async fn run(
+    writer: DatabaseConnection,
+    gate: Arc<Mutex<()>>,
+    mut rx: mpsc::Receiver<Queued>,
+    stats: Arc<BatchStats>,
+) {
+    let mut batch = Vec::with_capacity(MAX_BATCH);
+    while rx.recv_many(&mut batch, MAX_BATCH).await > 0 {
+        let _gate = gate.lock().await;
+        // Whatever queued while the gate was held by someone else joins this batch.
+        while batch.len() < MAX_BATCH {
+            match rx.try_recv() {
+                Ok(queued) => batch.push(queued),
+                Err(_) => break,
+            }
+        }
+        stats.batches.fetch_add(1, Ordering::Relaxed);
+        stats.jobs.fetch_add(batch.len() as u64, Ordering::Relaxed);
+        execute(&writer, std::mem::take(&mut batch)).await;
+    }
+}
+
+async fn execute(conn: &DatabaseConnection, batch: Vec<Queued>) {
+    let statements = batch.iter().flat_map(|q| q.job.statements.iter());
+    match run_statements(conn, statements).await {
+        Ok(rows) => deliver(batch, rows),
+        Err(err) if batch.len() == 1 => {
+            let _ = batch.into_iter().next().map(|q| q.reply.send(Err(err)));
+        }
+        Err(_) => {
+            // Find the culprit: each job on its own.
+            for queued in batch {
+                let result = run_statements(conn, queued.job.statements.iter()).await;
+                match result {
+                    Ok(rows) => deliver(vec![queued], rows),
+                    Err(err) => {
+                        let _ = queued.reply.send(Err(err));
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// Runs the statements as one; in a transaction unless there is just one.
+async fn run_statements<'a>(
+    conn: &DatabaseConnection,
+    statements: impl Iterator<Item = &'a Statement>,
+) -> StorageResult<Vec<QueryResult>> {
+    let (combined, count) = combine(statements);
+    let Some(combined) = combined else {
+        return Ok(Vec::new());
+    };
+    if count == 1 {
+        return Ok(conn.query_all_raw(combined).await?);
+    }
+    let txn = conn.begin().await?;
+    match txn.query_all_raw(combined).await {
+        Ok(rows) => {
+            txn.commit().await?;
+            Ok(rows)
+        }
+        Err(err) => {
+            let _ = txn.rollback().await;
+            Err(err.into())
+        }
+    }
+}
+
+/// One multi-statement `Statement`: the SQL joined by `;`, the values concatenated (SQLite
+/// binds anonymous parameters across the statements in order).
+fn combine<'a>(statements: impl Iterator<Item = &'a Statement>) -> (Option<Statement>, usize) {
+    let mut combined: Option<Statement> = None;
+    let mut count = 0;
+    for s in statements {
+        count += 1;
+        match &mut combined {
+            None => combined = Some(s.clone()),
+            Some(c) => {
+                c.sql.push_str(";\n");
+                c.sql.push_str(&s.sql);
+                if let Some(Values(values)) = &s.values {
+                    c.values
+                        .get_or_insert_with(|| Values(Vec::new()))
+                        .0
+                        .extend(values.iter().cloned());
+                }
+            }
+        }
+    }
+    (combined, count)
+}
+
+/// Hands each job its row: rows arrive in job order, at most one per job, so a job whose key
+/// does not match the next row returned nothing (no such task in its project).
+fn deliver(batch: Vec<Queued>, rows: Vec<QueryResult>) {
+    let mut rows = rows.into_iter().peekable();
+    for queued in batch {
+        let row = match &queued.job.returns {
+            Some(key) => rows.next_if(|row| key.matches(row)),
+            None => None,
+        };
+        let _ = queued.reply.send(Ok(row));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeMap;
+
+    use chrono::Utc;
+    use sea_orm::{EntityTrait, FromQueryResult, PaginatorTrait};
+
+    use super::*;
+    use crate::storage::entities::{task, task_tag};
+    use crate::storage::tasks::{Lifecycle, TaskChanges};
+    use crate::storage::{DbSettings, Store};
+
+    async fn sqlite_store(dir: &std::path::Path) -> Store {
+        let store = Store::connect(&DbSettings {
+            url: format!("sqlite://{}/b.sqlite3?mode=rwc", dir.display()),
+            max_connections: Some(1),
+            sqlite_synchronous_full: false,
+        })
+        .await
+        .unwrap();
+        store.migrate().await.unwrap();
+        store
+    }
+
+    fn new_task(id: &str, project_id: i64) -> task::Model {
+        let now = Utc::now();
+        task::Model {
+            id: id.into(),
+            project_id,
+            name: format!("task {id}"),
+            status: "pending".into(),
+            value: None,
+            value_max: 100,
+            data: None,
+            max_runtime: None,
+            stale_timeout: None,
+            start_time: None,
+            end_time: None,
+            time_to_start: None,
+            tags: serde_json::json!({}),
+            queue: None,
+            external_id: None,
+            parent_id: None,
+            monitor_id: None,
+            created: now,
+            updated: now,
+        }
+    }
+
+    fn set_value(value: i64) -> TaskChanges {
+        TaskChanges {
+            name: None,
+            status: None,
+            value: Some(Some(value)),
+            value_max: None,
+            data: None,
+            max_runtime: None,
+            stale_timeout: None,
+            start_time: None,
+            end_time: None,
+            time_to_start: None,
+            queue: None,
+            external_id: None,
+            lifecycle: Lifecycle {
+                start_if_unset: None,
+                end_if_unset: None,
+                updated: Utc::now(),
+            },
+        }
+    }
+
+    fn tags(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
+    }
+
+    /// Submits every job while the writer is not running, then starts it: the jobs are
+    /// certain to share one batch.
+    async fn run_as_one_batch(
+        store: &Store,
+        jobs: Vec<WriteJob>,
+    ) -> (Vec<StorageResult<Option<task::Model>>>, Arc<BatchStats>) {
+        let (batcher, rx) = Batcher::unstarted();
+        let count = jobs.len();
+        let handles: Vec<_> = jobs
+            .into_iter()
+            .map(|job| {
+                let batcher = batcher.clone();
+                tokio::spawn(async move { batcher.submit(job).await })
+            })
+            .collect();
+        while batcher.queued() < count {
+            tokio::task::yield_now().await;
+        }
+        let gate = store.write_gate.clone().unwrap();
+        tokio::spawn(run(store.writer.clone(), gate, rx, batcher.stats.clone()));
+        let mut results = Vec::new();
+        for handle in handles {
+            let result = handle
+                .await
+                .unwrap()
+                .map(|row| row.map(|row| task::Model::from_query_result(&row, "").unwrap()));
+            results.push(result);
+        }
+        (results, batcher.stats.clone())
+    }
+
+    #[tokio::test]
+    async fn a_batch_gives_each_job_its_own_result() {
+        let dir = std::env::temp_dir().join(format!("ratel-batch-{}", ulid::Ulid::new()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let store = sqlite_store(&dir).await;
+        let a = store.ensure_project("org", "a").await.unwrap();
+        let b = store.ensure_project("org", "b").await.unwrap();
+        for id in ["T1", "T2"] {
+            store
+                .create_task(new_task(id, a), &tags(&[]))
+                .await
+                .unwrap();
+        }
+
+        let jobs = vec![
+            store.update_job(a, "T1", set_value(1)),
+            store.update_job(a, "MISSING", set_value(1)),
+            // Another project's task: no row, even though the id exists.
+            store.update_job(b, "T2", set_value(7)),
+            store.update_job(a, "T2", set_value(5)),
+            store.update_job(a, "T1", set_value(2)),
+            store.create_job(&new_task("T3", a), &tags(&[("env", "prod")])),
+        ];
+        let (results, stats) = run_as_one_batch(&store, jobs).await;
+        assert_eq!((stats.batches(), stats.jobs()), (1, 6));
+        let values: Vec<Option<(String, Option<i64>)>> = results
+            .into_iter()
+            .map(|r| r.unwrap().map(|t| (t.id, t.value)))
+            .collect();
+        assert_eq!(
+            values,
+            vec![
+                Some(("T1".into(), Some(1))),
+                None,
+                None,
+                Some(("T2".into(), Some(5))),
+                Some(("T1".into(), Some(2))),
+                None,
+            ]
+        );
+        let t3 = task::Entity::find_by_id("T3").one(store.conn()).await;
+        assert_eq!(t3.unwrap().unwrap().project_id, a);
+        assert_eq!(
+            task_tag::Entity::find().count(store.conn()).await.unwrap(),
+            1
+        );
+        store.close().await;
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[tokio::test]
+    async fn a_failing_job_fails_alone_and_leaves_nothing_behind() {
+        let dir = std::env::temp_dir().join(format!("ratel-batch-{}", ulid::Ulid::new()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let store = sqlite_store(&dir).await;
+        let a = store.ensure_project("org", "a").await.unwrap();
+        store
+            .create_task(new_task("T1", a), &tags(&[]))
+            .await
+            .unwrap();
+        // A job whose first statements succeed and whose last violates the primary key.
+        let mut partly_failing = store.create_job(&new_task("T9", a), &tags(&[("dup", "yes")]));
+        partly_failing
+            .statements
+            .extend(store.create_job(&new_task("T1", a), &tags(&[])).statements);
+
+        let jobs = vec![
+            store.update_job(a, "T1", set_value(3)),
+            partly_failing,
+            store.create_job(&new_task("T2", a), &tags(&[("env", "a"), ("os", "b")])),
+        ];
+        let (results, stats) = run_as_one_batch(&store, jobs).await;
+        assert_eq!(stats.batches(), 1);
+        let mut results = results.into_iter();
+        assert_eq!(results.next().unwrap().unwrap().unwrap().value, Some(3));
+        assert!(matches!(
+            results.next().unwrap(),
+            Err(StorageError::Conflict(_))
+        ));
+        assert!(results.next().unwrap().unwrap().is_none());
+        let tag_rows = task_tag::Entity::find().all(store.conn()).await.unwrap();
+        let mut namespaces: Vec<_> = tag_rows.iter().map(|t| t.namespace.as_str()).collect();
+        namespaces.sort();
+        assert_eq!(namespaces, ["env", "os"]);
+        assert_eq!(task::Entity::find().count(store.conn()).await.unwrap(), 2);
+        store.close().await;
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+}
