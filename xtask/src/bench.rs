@@ -9,8 +9,15 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail};
 
-use crate::spec::workspace_root;
+use bytes::Bytes;
+use http_body_util::{BodyExt, Full};
+use hyper::client::conn::http1;
+use hyper::header::{AUTHORIZATION, CONTENT_TYPE, HOST};
+use hyper::{Method, Request};
+use hyper_util::rt::TokioIo;
 use serde_json::{Value, json};
+
+use crate::spec::workspace_root;
 
 #[derive(clap::Args, Clone)]
 pub struct Options {
@@ -109,44 +116,70 @@ impl PhaseResult {
     }
 }
 
-/// One request of a phase, given the worker's client and a sequence number.
-type MakeRequest =
-    Arc<dyn Fn(&reqwest::Client, usize) -> reqwest::RequestBuilder + Send + Sync + 'static>;
+/// One request of a phase, given a sequence number: method, path and query, JSON body.
+type MakeRequest = Arc<dyn Fn(usize) -> (Method, String, Option<String>) + Send + Sync + 'static>;
+
+/// A bare HTTP/1.1 keep-alive connection: the load generator shares the server's cores, so it
+/// should cost as little per request as it can (no pool, redirects or URL parsing per request).
+async fn connect(addr: &str) -> Result<http1::SendRequest<Full<Bytes>>> {
+    let stream = tokio::net::TcpStream::connect(addr).await?;
+    stream.set_nodelay(true)?;
+    let (sender, connection) = http1::handshake(TokioIo::new(stream)).await?;
+    tokio::spawn(connection);
+    Ok(sender)
+}
 
 async fn phase(
     name: &'static str,
+    server: &Server,
     connections: usize,
     duration: Duration,
     make: MakeRequest,
-) -> PhaseResult {
+) -> Result<PhaseResult> {
     let counter = Arc::new(AtomicUsize::new(0));
+    let authorization = format!("Bearer {}", server.key);
+    let addr = server.base.trim_start_matches("http://").to_owned();
+    let mut senders = Vec::new();
+    for _ in 0..connections {
+        senders.push(connect(&addr).await?);
+    }
     let started = Instant::now();
     let deadline = started + duration;
     let mut workers = Vec::new();
-    for _ in 0..connections {
-        let make = make.clone();
-        let counter = counter.clone();
+    for mut sender in senders {
+        let (make, counter) = (make.clone(), counter.clone());
+        let (authorization, host) = (authorization.clone(), addr.clone());
         workers.push(tokio::spawn(async move {
-            // One client per worker: one keep-alive connection each.
-            let client = reqwest::Client::builder()
-                .pool_max_idle_per_host(1)
-                .build()
-                .expect("client");
             let mut latencies = Vec::new();
             let mut non_2xx = 0;
             while Instant::now() < deadline {
-                let n = counter.fetch_add(1, Ordering::Relaxed);
-                let t = Instant::now();
-                match make(&client, n).send().await {
-                    Ok(resp) => {
-                        if !resp.status().is_success() {
-                            non_2xx += 1;
-                        }
-                        let _ = resp.bytes().await;
-                    }
-                    Err(_) => non_2xx += 1,
+                let (method, path, body) = make(counter.fetch_add(1, Ordering::Relaxed));
+                let mut request = Request::builder()
+                    .method(method)
+                    .uri(path)
+                    .header(HOST, &host)
+                    .header(AUTHORIZATION, &authorization);
+                if body.is_some() {
+                    request = request.header(CONTENT_TYPE, "application/json");
                 }
+                let request = request
+                    .body(Full::new(Bytes::from(body.unwrap_or_default())))
+                    .expect("request");
+                let t = Instant::now();
+                let ok = match sender.send_request(request).await {
+                    Ok(resp) => {
+                        let status = resp.status();
+                        resp.into_body().collect().await.is_ok() && status.is_success()
+                    }
+                    Err(_) => false,
+                };
                 latencies.push(t.elapsed());
+                if !ok {
+                    non_2xx += 1;
+                    if sender.ready().await.is_err() {
+                        break;
+                    }
+                }
             }
             (latencies, non_2xx)
         }));
@@ -165,7 +198,7 @@ async fn phase(
         result.latencies.extend(lat);
     }
     result.elapsed = started.elapsed();
-    result
+    Ok(result)
 }
 
 async fn create_tasks(
@@ -205,55 +238,54 @@ async fn create_tasks(
 async fn bench_backend(label: &str, bin: &Path, database_url: &str, o: &Options) -> Result<()> {
     let server = Server::start(bin, database_url)?;
     println!(
-        "{label} ({} connections, {} s per phase)",
+        "{label} ({} keep-alive connections from one load-generator thread, {} s per phase)",
         o.connections, o.seconds
     );
     let duration = Duration::from_secs(o.seconds);
     let (base, key) = (server.base.clone(), server.key.clone());
-    let tasks_url = format!("{base}/api/default/default/tasks/");
-
-    let (u, k) = (tasks_url.clone(), key.clone());
+    let tasks_path = "/api/default/default/tasks/";
     let mut create = phase(
         "create",
+        &server,
         o.connections,
         duration,
-        Arc::new(move |c, n| {
-            c.post(&u).bearer_auth(&k).json(
-                &json!({"name": format!("bench-{n}"), "data": {"n": n}, "tags": {"env": "bench"}}),
-            )
+        Arc::new(move |n| {
+            let body =
+                json!({"name": format!("bench-{n}"), "data": {"n": n}, "tags": {"env": "bench"}});
+            (Method::POST, tasks_path.to_owned(), Some(body.to_string()))
         }),
     )
-    .await;
+    .await?;
     create.print();
 
     let targets = Arc::new(create_tasks(&base, &key, 1000, o.connections).await?);
-    let (t, k, b) = (targets.clone(), key.clone(), base.clone());
+    let t = targets.clone();
     let mut patch = phase(
         "PATCH progress",
+        &server,
         o.connections,
         duration,
-        Arc::new(move |c, n| {
-            let id = &t[n % t.len()];
-            c.patch(format!("{b}/api/default/default/tasks/{id}/"))
-                .bearer_auth(&k)
-                .json(&json!({"status": "processing", "value": n % 100}))
+        Arc::new(move |n| {
+            let body = json!({"status": "processing", "value": n % 100});
+            let path = format!("{tasks_path}{}/", t[n % t.len()]);
+            (Method::PATCH, path, Some(body.to_string()))
         }),
     )
-    .await;
+    .await?;
     patch.print();
 
-    let (t, k, b) = (targets.clone(), key.clone(), base.clone());
+    let t = targets.clone();
     let mut get = phase(
         "GET",
+        &server,
         o.connections,
         duration,
-        Arc::new(move |c, n| {
-            let id = &t[n % t.len()];
-            c.get(format!("{b}/api/default/default/tasks/{id}/"))
-                .bearer_auth(&k)
+        Arc::new(move |n| {
+            let path = format!("{tasks_path}{}/", t[n % t.len()]);
+            (Method::GET, path, None)
         }),
     )
-    .await;
+    .await?;
     get.print();
 
     let existing = create.requests + 1000;
@@ -267,14 +299,14 @@ async fn bench_backend(label: &str, bin: &Path, database_url: &str, o: &Options)
             started.elapsed().as_secs_f64()
         );
     }
-    let (u, k) = (tasks_url.clone(), key.clone());
     let mut list = phase(
         "list page (100)",
+        &server,
         o.connections,
         duration,
-        Arc::new(move |c, _| c.get(format!("{u}?page_size=100")).bearer_auth(&k)),
+        Arc::new(move |_| (Method::GET, format!("{tasks_path}?page_size=100"), None)),
     )
-    .await;
+    .await?;
     list.print();
     println!("  peak RSS {:.1} MiB", server.peak_rss_mib());
     Ok(())
@@ -391,7 +423,8 @@ pub fn run(o: Options) -> Result<()> {
     anyhow::ensure!(status.success(), "release build failed");
     let ratel = root.join("target/release/ratel");
     let bin = root.join("target/release/ratel-server");
-    let rt = tokio::runtime::Builder::new_multi_thread()
+    // One load-generator thread (like `wrk -t1`): the server keeps at least the other core.
+    let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()?;
     if o.backend != "postgres" {

@@ -25,7 +25,7 @@ use tokio::sync::{Mutex, mpsc, oneshot};
 use super::{StorageError, StorageResult};
 
 /// At most this many jobs share a batch.
-const MAX_BATCH: usize = 128;
+pub(super) const MAX_BATCH: usize = 128;
 /// Jobs waiting for the writer before submitters wait too (back-pressure).
 const QUEUE_CAPACITY: usize = 4096;
 

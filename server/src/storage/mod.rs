@@ -75,6 +75,13 @@ fn lost_connection(err: &sea_orm::sqlx::Error) -> bool {
 
 pub type StorageResult<T> = Result<T, StorageError>;
 
+/// Prepared statements kept per read connection (sqlx's default).
+const READ_STATEMENT_CACHE: usize = 100;
+/// Prepared statements kept by the SQLite writer. Group-commit batches are one multi-statement
+/// string each, of up to `batch::MAX_BATCH` statements, and their shapes vary: a large cache
+/// would hold tens of MiB of one-off programs.
+const WRITE_STATEMENT_CACHE: usize = 16;
+
 /// Database settings the storage layer needs (a slice of the server configuration).
 #[derive(Clone, Debug)]
 pub struct DbSettings {
@@ -116,7 +123,7 @@ impl Store {
         let pool = settings
             .max_connections
             .unwrap_or(if sqlite { 4 } else { 16 });
-        let db = Database::connect(Self::options(settings, pool)).await?;
+        let db = Database::connect(Self::options(settings, pool, READ_STATEMENT_CACHE)).await?;
         if db.get_database_backend() != DatabaseBackend::Sqlite {
             return Ok(Self {
                 writer: db.clone(),
@@ -125,7 +132,7 @@ impl Store {
                 batcher: None,
             });
         }
-        let writer = Database::connect(Self::options(settings, 1)).await?;
+        let writer = Database::connect(Self::options(settings, 1, WRITE_STATEMENT_CACHE)).await?;
         let gate = Arc::new(Mutex::new(()));
         Ok(Self {
             db,
@@ -135,7 +142,11 @@ impl Store {
         })
     }
 
-    fn options(settings: &DbSettings, max_connections: u32) -> ConnectOptions {
+    fn options(
+        settings: &DbSettings,
+        max_connections: u32,
+        statement_cache: usize,
+    ) -> ConnectOptions {
         let mut opts = ConnectOptions::new(settings.url.clone());
         opts.max_connections(max_connections)
             .min_connections(1)
@@ -162,11 +173,10 @@ impl Store {
                 })
                 .foreign_keys(true)
                 .busy_timeout(Duration::from_secs(5))
+                .statement_cache_capacity(statement_cache)
                 // Room for a whole page of rows, so that the connection's worker thread hands
                 // a list over without waiting for the reader to drain it.
                 .row_buffer_size(1024)
-                // Read pages through a memory map instead of read() copies.
-                .pragma("mmap_size", "268435456")
         });
         opts
     }
