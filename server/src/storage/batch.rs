@@ -231,7 +231,7 @@ fn deliver(batch: Vec<Queued>, rows: Vec<QueryResult>) {
 }
 
 #[cfg(test)]
-mod tests {
+pub(super) mod tests {
     use std::collections::BTreeMap;
 
     use chrono::Utc;
@@ -254,7 +254,7 @@ mod tests {
         store
     }
 
-    fn new_task(id: &str, project_id: i64) -> task::Model {
+    pub(crate) fn new_task(id: &str, project_id: i64) -> task::Model {
         let now = Utc::now();
         task::Model {
             id: id.into(),

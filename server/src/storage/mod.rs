@@ -11,6 +11,7 @@ pub mod actions;
 pub mod batch;
 pub mod entities;
 pub mod keys;
+pub mod lookup;
 pub mod migration;
 pub mod tasks;
 
@@ -26,6 +27,7 @@ use sea_orm_migration::MigratorTrait;
 use tokio::sync::{Mutex, MutexGuard};
 
 use batch::{BatchStats, Batcher, WriteJob};
+use lookup::Lookups;
 
 /// Errors of the storage layer.
 #[derive(Debug, thiserror::Error)]
@@ -73,6 +75,19 @@ fn lost_connection(err: &sea_orm::sqlx::Error) -> bool {
     }
 }
 
+impl StorageError {
+    /// The same kind of error, for a second recipient (a shared read failed for all its
+    /// waiters); the cause survives as text.
+    pub(crate) fn duplicate(&self) -> StorageError {
+        let custom = |err: &DbErr| DbErr::Custom(err.to_string());
+        match self {
+            StorageError::Unavailable(err) => StorageError::Unavailable(custom(err)),
+            StorageError::Conflict(msg) => StorageError::Conflict(msg.clone()),
+            StorageError::Database(err) => StorageError::Database(custom(err)),
+        }
+    }
+}
+
 pub type StorageResult<T> = Result<T, StorageError>;
 
 /// Prepared statements kept per read connection (sqlx's default).
@@ -102,6 +117,8 @@ pub struct Store {
     write_gate: Option<Arc<Mutex<()>>>,
     /// Group commit of self-contained writes, on SQLite.
     batcher: Option<Batcher>,
+    /// Coalesced reads of single tasks, on SQLite.
+    lookups: Option<Lookups>,
 }
 
 /// A write transaction; on SQLite it also holds the write gate until dropped.
@@ -130,11 +147,13 @@ impl Store {
                 db,
                 write_gate: None,
                 batcher: None,
+                lookups: None,
             });
         }
         let writer = Database::connect(Self::options(settings, 1, WRITE_STATEMENT_CACHE)).await?;
         let gate = Arc::new(Mutex::new(()));
         Ok(Self {
+            lookups: Some(Lookups::start(db.clone())),
             db,
             batcher: Some(Batcher::start(writer.clone(), gate.clone())),
             writer,

@@ -77,6 +77,13 @@ pub struct TaskPage {
 
 impl Store {
     pub async fn get_task(&self, project_id: i64, id: &str) -> StorageResult<Option<task::Model>> {
+        if let Some(lookups) = &self.lookups {
+            let key = RowKey {
+                id: id.to_owned(),
+                project_id,
+            };
+            return lookups.get(key).await;
+        }
         Ok(task::Entity::find_by_id(id.to_owned())
             .filter(task::Column::ProjectId.eq(project_id))
             .one(self.conn())
