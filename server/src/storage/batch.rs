@@ -147,8 +147,8 @@ async fn run(
 }
 
 async fn execute(conn: &DatabaseConnection, batch: Vec<Queued>) {
-    let statements = batch.iter().flat_map(|q| q.job.statements.iter());
-    match run_statements(conn, statements).await {
+    let jobs: Vec<&WriteJob> = batch.iter().map(|q| &q.job).collect();
+    match run_jobs(conn, &jobs).await {
         Ok(rows) => deliver(batch, rows),
         Err(err) if batch.len() == 1 => {
             let _ = batch.into_iter().next().map(|q| q.reply.send(Err(err)));
@@ -156,8 +156,7 @@ async fn execute(conn: &DatabaseConnection, batch: Vec<Queued>) {
         Err(_) => {
             // Find the culprit: each job on its own.
             for queued in batch {
-                let result = run_statements(conn, queued.job.statements.iter()).await;
-                match result {
+                match run_jobs(conn, &[&queued.job]).await {
                     Ok(rows) => deliver(vec![queued], rows),
                     Err(err) => {
                         let _ = queued.reply.send(Err(err));
@@ -168,38 +167,60 @@ async fn execute(conn: &DatabaseConnection, batch: Vec<Queued>) {
     }
 }
 
-/// Runs the statements as one; in a transaction unless there is just one.
-async fn run_statements<'a>(
+/// Runs the jobs in order, all or nothing: in one transaction, unless there is just one
+/// statement.
+async fn run_jobs(
     conn: &DatabaseConnection,
-    statements: impl Iterator<Item = &'a Statement>,
+    jobs: &[&WriteJob],
 ) -> StorageResult<Vec<QueryResult>> {
-    let (combined, count) = combine(statements);
-    let Some(combined) = combined else {
-        return Ok(Vec::new());
-    };
-    if count == 1 {
-        return Ok(conn.query_all_raw(combined).await?);
+    let mut chunks = chunks(jobs);
+    if chunks.len() == 1 && jobs.len() == 1 && jobs[0].statements.len() == 1 {
+        return Ok(conn.query_all_raw(chunks.remove(0)).await?);
     }
     let txn = conn.begin().await?;
-    match txn.query_all_raw(combined).await {
-        Ok(rows) => {
-            txn.commit().await?;
-            Ok(rows)
-        }
-        Err(err) => {
-            let _ = txn.rollback().await;
-            Err(err.into())
+    let mut rows = Vec::new();
+    for chunk in chunks {
+        match txn.query_all_raw(chunk).await {
+            Ok(chunk_rows) => rows.extend(chunk_rows),
+            Err(err) => {
+                let _ = txn.rollback().await;
+                return Err(err.into());
+            }
         }
     }
+    txn.commit().await?;
+    Ok(rows)
+}
+
+/// The jobs as multi-statement chunks, in order. A run of jobs with the same SQL (the same
+/// kind of write: values are bound, not inlined) is cut into chunks of power-of-two sizes, so
+/// that each kind of write has a handful of distinct chunk texts, which stay prepared in the
+/// writer's statement cache: preparing a fresh batch text every time cost more than the writes.
+fn chunks(jobs: &[&WriteJob]) -> Vec<Statement> {
+    let mut out = Vec::new();
+    let mut rest = jobs;
+    while let Some(first) = rest.first() {
+        let run = rest.iter().take_while(|job| same_sql(job, first)).count();
+        let (piece, tail) = rest.split_at(1 << run.ilog2());
+        out.extend(combine(piece.iter().flat_map(|job| job.statements.iter())));
+        rest = tail;
+    }
+    out
+}
+
+fn same_sql(a: &WriteJob, b: &WriteJob) -> bool {
+    a.statements.len() == b.statements.len()
+        && a.statements
+            .iter()
+            .zip(&b.statements)
+            .all(|(x, y)| x.sql == y.sql)
 }
 
 /// One multi-statement `Statement`: the SQL joined by `;`, the values concatenated (SQLite
 /// binds anonymous parameters across the statements in order).
-fn combine<'a>(statements: impl Iterator<Item = &'a Statement>) -> (Option<Statement>, usize) {
+fn combine<'a>(statements: impl Iterator<Item = &'a Statement>) -> Option<Statement> {
     let mut combined: Option<Statement> = None;
-    let mut count = 0;
     for s in statements {
-        count += 1;
         match &mut combined {
             None => combined = Some(s.clone()),
             Some(c) => {
@@ -214,7 +235,7 @@ fn combine<'a>(statements: impl Iterator<Item = &'a Statement>) -> (Option<State
             }
         }
     }
-    (combined, count)
+    combined
 }
 
 /// Hands each job its row: rows arrive in job order, at most one per job, so a job whose key
@@ -337,6 +358,25 @@ pub(super) mod tests {
             results.push(result);
         }
         (results, batcher.stats.clone())
+    }
+
+    #[test]
+    fn runs_of_the_same_write_are_cut_in_power_of_two_chunks() {
+        let job = |sql: &str| WriteJob {
+            statements: vec![Statement::from_string(
+                sea_orm::DatabaseBackend::Sqlite,
+                sql.to_owned(),
+            )],
+            returns: None,
+        };
+        let jobs: Vec<WriteJob> = "AAAAAABAAA".chars().map(|c| job(&c.to_string())).collect();
+        let refs: Vec<&WriteJob> = jobs.iter().collect();
+        let texts: Vec<String> = chunks(&refs).into_iter().map(|s| s.sql).collect();
+        assert_eq!(
+            texts,
+            ["A;\nA;\nA;\nA", "A;\nA", "B", "A;\nA", "A"],
+            "6 A, 1 B, 3 A"
+        );
     }
 
     #[tokio::test]

@@ -92,10 +92,10 @@ pub type StorageResult<T> = Result<T, StorageError>;
 
 /// Prepared statements kept per read connection (sqlx's default).
 const READ_STATEMENT_CACHE: usize = 100;
-/// Prepared statements kept by the SQLite writer. Group-commit batches are one multi-statement
-/// string each, of up to `batch::MAX_BATCH` statements, and their shapes vary: a large cache
-/// would hold tens of MiB of one-off programs.
-const WRITE_STATEMENT_CACHE: usize = 16;
+/// Prepared statements kept by the SQLite writer: group-commit chunks of up to
+/// `batch::MAX_BATCH` statements, in power-of-two sizes (8 per kind of write), so room for a few
+/// kinds of write without holding tens of MiB of programs.
+const WRITE_STATEMENT_CACHE: usize = 32;
 
 /// Database settings the storage layer needs (a slice of the server configuration).
 #[derive(Clone, Debug)]
