@@ -12,11 +12,12 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use sea_orm::sea_query::Expr;
-use sea_orm::{DatabaseConnection, DbErr, EntityTrait, QueryFilter};
+use sea_orm::{ConnectionTrait, DatabaseConnection, DbErr, QueryFilter, QueryTrait};
 use tokio::sync::{mpsc, oneshot};
 
 use super::batch::RowKey;
 use super::entities::task;
+use super::tasks::{decode_task, select_tasks};
 use super::{StorageError, StorageResult};
 
 /// At most this many lookups share a read.
@@ -104,13 +105,14 @@ async fn run(db: DatabaseConnection, mut rx: mpsc::Receiver<Pending>, reads: Arc
 async fn read(db: &DatabaseConnection, ids: &[&str]) -> StorageResult<Vec<task::Model>> {
     let ids = serde_json::to_string(ids)
         .map_err(|e| StorageError::Database(DbErr::Json(e.to_string())))?;
-    Ok(task::Entity::find()
-        .filter(Expr::cust_with_values(
-            "\"task\".\"id\" IN (SELECT value FROM json_each(?))",
-            [ids],
-        ))
-        .all(db)
-        .await?)
+    let query = select_tasks().filter(Expr::cust_with_values(
+        "\"task\".\"id\" IN (SELECT value FROM json_each(?))",
+        [ids],
+    ));
+    let rows = db
+        .query_all_raw(query.build(db.get_database_backend()))
+        .await?;
+    Ok(rows.iter().map(decode_task).collect::<Result<_, _>>()?)
 }
 
 #[cfg(test)]

@@ -5,8 +5,9 @@ use std::collections::BTreeMap;
 use sea_orm::prelude::DateTimeUtc;
 use sea_orm::sea_query::{Expr, ExprTrait, Query};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, DatabaseBackend, EntityTrait, FromQueryResult, InsertMany,
-    IntoActiveModel, QueryFilter, QueryOrder, QuerySelect, QueryTrait, Select, Set,
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseBackend, DbErr, EntityTrait,
+    FromQueryResult, InsertMany, IntoActiveModel, QueryFilter, QueryOrder, QueryResult,
+    QuerySelect, QueryTrait, Select, Set,
 };
 
 use super::batch::{RowKey, WriteJob};
@@ -250,7 +251,14 @@ impl Store {
         limit: u64,
     ) -> StorageResult<TaskPage> {
         let query = list_query(project_id, filter, seek, limit + 1);
-        let mut tasks = query.all(self.conn()).await?;
+        let rows = self
+            .conn()
+            .query_all_raw(query.build(self.backend()))
+            .await?;
+        let mut tasks = rows
+            .iter()
+            .map(decode_task)
+            .collect::<Result<Vec<_>, _>>()?;
         let more = tasks.len() as u64 > limit;
         tasks.truncate(limit as usize);
         if matches!(seek, Seek::Newer { .. }) {
@@ -313,7 +321,7 @@ fn tags_insert(
 }
 
 fn list_query(project_id: i64, f: &TaskFilter, seek: &Seek, limit: u64) -> Select<task::Entity> {
-    let mut q = task::Entity::find().filter(task::Column::ProjectId.eq(project_id));
+    let mut q = select_tasks().filter(task::Column::ProjectId.eq(project_id));
     if !f.statuses.is_empty() {
         q = q.filter(task::Column::Status.is_in(f.statuses.iter().cloned()));
     }
@@ -377,4 +385,78 @@ impl Store {
             .await?
             .is_some())
     }
+}
+
+/// The columns `decode_task` reads, in its order.
+const TASK_COLUMNS: [task::Column; 19] = {
+    use task::Column as C;
+    [
+        C::Id,
+        C::ProjectId,
+        C::Name,
+        C::Status,
+        C::Value,
+        C::ValueMax,
+        C::Data,
+        C::MaxRuntime,
+        C::StaleTimeout,
+        C::StartTime,
+        C::EndTime,
+        C::TimeToStart,
+        C::Tags,
+        C::Queue,
+        C::ExternalId,
+        C::ParentId,
+        C::MonitorId,
+        C::Created,
+        C::Updated,
+    ]
+};
+
+/// A select of whole tasks, for `decode_task`.
+pub(super) fn select_tasks() -> Select<task::Entity> {
+    task::Entity::find().select_only().columns(TASK_COLUMNS)
+}
+
+/// Decodes a row of `select_tasks` by position. sea-orm's derived decoding looks every column
+/// up by a name it formats, and formats an error message for every NULL it meets (most task
+/// columns are NULL): a sixth of a list request went there.
+pub(super) fn decode_task(row: &QueryResult) -> Result<task::Model, DbErr> {
+    use sea_orm::sqlx::Row;
+    macro_rules! decode {
+        ($row:expr) => {
+            (|| -> Result<task::Model, sea_orm::sqlx::Error> {
+                let r = $row;
+                Ok(task::Model {
+                    id: r.try_get(0)?,
+                    project_id: r.try_get(1)?,
+                    name: r.try_get(2)?,
+                    status: r.try_get(3)?,
+                    value: r.try_get(4)?,
+                    value_max: r.try_get(5)?,
+                    data: r.try_get(6)?,
+                    max_runtime: r.try_get(7)?,
+                    stale_timeout: r.try_get(8)?,
+                    start_time: r.try_get(9)?,
+                    end_time: r.try_get(10)?,
+                    time_to_start: r.try_get(11)?,
+                    tags: r.try_get(12)?,
+                    queue: r.try_get(13)?,
+                    external_id: r.try_get(14)?,
+                    parent_id: r.try_get(15)?,
+                    monitor_id: r.try_get(16)?,
+                    created: r.try_get(17)?,
+                    updated: r.try_get(18)?,
+                })
+            })()
+        };
+    }
+    let decoded = if let Some(row) = row.try_as_sqlite_row() {
+        decode!(row)
+    } else if let Some(row) = row.try_as_pg_row() {
+        decode!(row)
+    } else {
+        return task::Model::from_query_result(row, "");
+    };
+    decoded.map_err(|err| DbErr::Type(err.to_string()))
 }
