@@ -146,6 +146,14 @@ async fn run(command: Option<Command>, settings: Settings) -> anyhow::Result<()>
 pub async fn open(settings: &Settings) -> anyhow::Result<Store> {
     let store = Store::connect(&settings.db()).await?;
     store.migrate().await?;
+    let missing = store.missing_sqlite_options().await?;
+    if !missing.is_empty() {
+        tracing::warn!(
+            ?missing,
+            "this SQLite lacks compile options Ratel is tuned for (build from the workspace, \
+             which sets LIBSQLITE3_FLAGS): statements will be re-prepared and slower"
+        );
+    }
     Ok(store)
 }
 

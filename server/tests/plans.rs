@@ -105,10 +105,26 @@ async fn sqlite_list_queries_use_indexes() {
     .await
     .unwrap();
     store.migrate().await.unwrap();
+    // The workspace builds SQLite with the options its plans and speed rely on.
+    assert_eq!(
+        store.missing_sqlite_options().await.unwrap(),
+        Vec::<&str>::new()
+    );
     check(&store, |l| {
         !l.starts_with("SCAN") || l.contains("USING INDEX") || l.contains("COVERING INDEX")
     })
     .await;
+    // Coalesced reads by id: the id list drives primary-key searches.
+    let plan = store
+        .explain(ratel_server::storage::lookup::read_statement(&["A", "B"]))
+        .await
+        .unwrap();
+    println!("coalesced read by id:\n  {}", plan.join("\n  "));
+    let task_lines: Vec<&String> = plan.iter().filter(|l| l.contains("task")).collect();
+    assert!(
+        !task_lines.is_empty() && task_lines.iter().all(|l| l.starts_with("SEARCH")),
+        "{plan:?}"
+    );
     store.close().await;
     let _ = std::fs::remove_dir_all(&dir);
 }

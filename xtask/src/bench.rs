@@ -299,6 +299,10 @@ async fn bench_backend(label: &str, bin: &Path, database_url: &str, o: &Options)
             started.elapsed().as_secs_f64()
         );
     }
+    if let Some(database) = database_url.strip_prefix("postgres://") {
+        // Planner statistics for the bulk-loaded rows, as autovacuum would soon give them.
+        psql_in(database.rsplit('/').next().unwrap_or("postgres"), "ANALYZE")?;
+    }
     let mut list = phase(
         "list page (100)",
         &server,
@@ -313,6 +317,10 @@ async fn bench_backend(label: &str, bin: &Path, database_url: &str, o: &Options)
 }
 
 fn psql(sql: &str) -> Result<()> {
+    psql_in("postgres", sql)
+}
+
+fn psql_in(database: &str, sql: &str) -> Result<()> {
     let status = Command::new("psql")
         .args([
             "-h",
@@ -320,7 +328,7 @@ fn psql(sql: &str) -> Result<()> {
             "-U",
             "postgres",
             "-d",
-            "postgres",
+            database,
             "-q",
             "-c",
             sql,

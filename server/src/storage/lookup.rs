@@ -12,7 +12,9 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use sea_orm::sea_query::Expr;
-use sea_orm::{ConnectionTrait, DatabaseConnection, DbErr, QueryFilter, QueryTrait};
+use sea_orm::{
+    ConnectionTrait, DatabaseBackend, DatabaseConnection, DbErr, QueryFilter, QueryTrait, Statement,
+};
 use tokio::sync::{mpsc, oneshot};
 
 use super::batch::RowKey;
@@ -103,16 +105,19 @@ async fn run(db: DatabaseConnection, mut rx: mpsc::Receiver<Pending>, reads: Arc
 }
 
 async fn read(db: &DatabaseConnection, ids: &[&str]) -> StorageResult<Vec<task::Model>> {
-    let ids = serde_json::to_string(ids)
-        .map_err(|e| StorageError::Database(DbErr::Json(e.to_string())))?;
-    let query = select_tasks().filter(Expr::cust_with_values(
-        "\"task\".\"id\" IN (SELECT value FROM json_each(?))",
-        [ids],
-    ));
-    let rows = db
-        .query_all_raw(query.build(db.get_database_backend()))
-        .await?;
+    let rows = db.query_all_raw(read_statement(ids)).await?;
     Ok(rows.iter().map(decode_task).collect::<Result<_, _>>()?)
+}
+
+/// The statement a coalesced read runs (SQLite), also for query-plan inspection.
+pub fn read_statement(ids: &[&str]) -> Statement {
+    let ids = serde_json::Value::from(ids).to_string();
+    select_tasks()
+        .filter(Expr::cust_with_values(
+            "\"task\".\"id\" IN (SELECT value FROM json_each(?))",
+            [ids],
+        ))
+        .build(DatabaseBackend::Sqlite)
 }
 
 #[cfg(test)]

@@ -264,6 +264,30 @@ impl Store {
         self.batcher.as_ref().map_or(0, Batcher::queued)
     }
 
+    /// Compile options of the linked SQLite that Ratel's performance relies on and that are
+    /// missing (see `.cargo/config.toml`); empty on PostgreSQL. A build that links another
+    /// SQLite still works, slower: the server warns at start.
+    pub async fn missing_sqlite_options(&self) -> StorageResult<Vec<&'static str>> {
+        if self.backend() != DatabaseBackend::Sqlite {
+            return Ok(Vec::new());
+        }
+        let rows = self
+            .db
+            .query_all_raw(sea_orm::Statement::from_string(
+                DatabaseBackend::Sqlite,
+                "SELECT compile_options FROM pragma_compile_options",
+            ))
+            .await?;
+        let present: Vec<String> = rows
+            .iter()
+            .filter_map(|row| row.try_get_by_index::<String>(0).ok())
+            .collect();
+        Ok(["ENABLE_QPSG", "DEFAULT_MEMSTATUS=0"]
+            .into_iter()
+            .filter(|option| !present.iter().any(|p| p == option))
+            .collect())
+    }
+
     /// A cheap round trip, for readiness checks.
     pub async fn ping(&self) -> StorageResult<()> {
         self.db.ping().await.map_err(Into::into)
