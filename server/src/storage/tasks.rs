@@ -163,9 +163,7 @@ impl Store {
         changes: TaskChanges,
     ) -> StorageResult<Option<task::Model>> {
         let row = self.write(self.update_job(project_id, id, changes)).await?;
-        Ok(row
-            .map(|row| task::Model::from_query_result(&row, ""))
-            .transpose()?)
+        Ok(row.map(|row| decode_task(&row)).transpose()?)
     }
 
     /// Inserts a task and its tags, all or nothing, when nothing needs reading first (no
@@ -215,7 +213,7 @@ impl Store {
             (None, None) => {}
         }
         let mut update = q.into_query();
-        update.returning_all();
+        update.returning(Query::returning().columns(TASK_COLUMNS));
         WriteJob {
             statements: vec![self.backend().build(&update)],
             returns: Some(RowKey {
