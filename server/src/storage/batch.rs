@@ -4,9 +4,9 @@
 //! connection's worker thread. Under load, a write that holds the writer spends most of that
 //! time waiting to be scheduled (the worker thread, then the task again), not writing, so
 //! writes that need no reads in between (create, the common PATCH, cancel) are queued instead.
-//! One task takes whatever has queued up and runs it as one multi-statement batch in one
-//! transaction: a single round trip and a single commit for the lot, while every job still
-//! gets its own result and its own response.
+//! One task takes whatever has queued up and runs it in one transaction, as a few
+//! multi-statement chunks (see `chunks`): a few round trips and a single commit for the lot,
+//! while every job still gets its own result and its own response.
 //!
 //! A job's statements are all-or-nothing, as a transaction of its own would be: when a batch
 //! fails it is rolled back and each job is then run on its own, so a bad job fails alone.
