@@ -53,7 +53,7 @@ impl RowKey {
     }
 }
 
-/// How many batches and jobs the writer has run (for tests and diagnostics).
+/// How many batches and jobs the writer has run (read by tests).
 #[derive(Debug, Default)]
 pub struct BatchStats {
     batches: AtomicU64,
@@ -110,12 +110,9 @@ impl Batcher {
         result.await.map_err(|_| stopped())?
     }
 
-    pub fn stats(&self) -> &BatchStats {
-        &self.stats
-    }
-
     /// Jobs queued and not yet taken by the writer.
-    pub fn queued(&self) -> usize {
+    #[cfg(test)]
+    fn queued(&self) -> usize {
         self.queue.max_capacity() - self.queue.capacity()
     }
 }
@@ -252,53 +249,17 @@ fn deliver(batch: Vec<Queued>, rows: Vec<QueryResult>) {
 }
 
 #[cfg(test)]
-pub(super) mod tests {
+mod tests {
     use std::collections::BTreeMap;
 
     use chrono::Utc;
     use sea_orm::{EntityTrait, FromQueryResult, PaginatorTrait};
 
     use super::*;
+    use crate::storage::Store;
     use crate::storage::entities::{task, task_tag};
     use crate::storage::tasks::{Lifecycle, TaskChanges};
-    use crate::storage::{DbSettings, Store};
-
-    async fn sqlite_store(dir: &std::path::Path) -> Store {
-        let store = Store::connect(&DbSettings {
-            url: format!("sqlite://{}/b.sqlite3?mode=rwc", dir.display()),
-            max_connections: Some(1),
-            sqlite_synchronous_full: false,
-        })
-        .await
-        .unwrap();
-        store.migrate().await.unwrap();
-        store
-    }
-
-    pub(crate) fn new_task(id: &str, project_id: i64) -> task::Model {
-        let now = Utc::now();
-        task::Model {
-            id: id.into(),
-            project_id,
-            name: format!("task {id}"),
-            status: "pending".into(),
-            value: None,
-            value_max: 100,
-            data: None,
-            max_runtime: None,
-            stale_timeout: None,
-            start_time: None,
-            end_time: None,
-            time_to_start: None,
-            tags: serde_json::json!({}),
-            queue: None,
-            external_id: None,
-            parent_id: None,
-            monitor_id: None,
-            created: now,
-            updated: now,
-        }
-    }
+    use crate::storage::test_support::{new_task, sqlite_store};
 
     fn set_value(value: i64) -> TaskChanges {
         TaskChanges {
@@ -381,9 +342,7 @@ pub(super) mod tests {
 
     #[tokio::test]
     async fn a_batch_gives_each_job_its_own_result() {
-        let dir = std::env::temp_dir().join(format!("ratel-batch-{}", ulid::Ulid::new()));
-        std::fs::create_dir_all(&dir).unwrap();
-        let store = sqlite_store(&dir).await;
+        let (store, _dir) = sqlite_store().await;
         let a = store.ensure_project("org", "a").await.unwrap();
         let b = store.ensure_project("org", "b").await.unwrap();
         for id in ["T1", "T2"] {
@@ -426,14 +385,11 @@ pub(super) mod tests {
             1
         );
         store.close().await;
-        let _ = std::fs::remove_dir_all(&dir);
     }
 
     #[tokio::test]
     async fn a_failing_job_fails_alone_and_leaves_nothing_behind() {
-        let dir = std::env::temp_dir().join(format!("ratel-batch-{}", ulid::Ulid::new()));
-        std::fs::create_dir_all(&dir).unwrap();
-        let store = sqlite_store(&dir).await;
+        let (store, _dir) = sqlite_store().await;
         let a = store.ensure_project("org", "a").await.unwrap();
         store
             .create_task(new_task("T1", a), &tags(&[]))
@@ -465,6 +421,5 @@ pub(super) mod tests {
         assert_eq!(namespaces, ["env", "os"]);
         assert_eq!(task::Entity::find().count(store.conn()).await.unwrap(), 2);
         store.close().await;
-        let _ = std::fs::remove_dir_all(&dir);
     }
 }

@@ -123,23 +123,14 @@ pub fn read_statement(ids: &[&str]) -> Statement {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::storage::{DbSettings, Store};
+    use crate::storage::test_support::{new_task, sqlite_store};
 
     #[tokio::test]
     async fn waiting_lookups_share_one_read_and_keep_to_their_project() {
-        let dir = std::env::temp_dir().join(format!("ratel-lookup-{}", ulid::Ulid::new()));
-        std::fs::create_dir_all(&dir).unwrap();
-        let store = Store::connect(&DbSettings {
-            url: format!("sqlite://{}/l.sqlite3?mode=rwc", dir.display()),
-            max_connections: Some(1),
-            sqlite_synchronous_full: false,
-        })
-        .await
-        .unwrap();
-        store.migrate().await.unwrap();
+        let (store, _dir) = sqlite_store().await;
         let a = store.ensure_project("org", "a").await.unwrap();
         let b = store.ensure_project("org", "b").await.unwrap();
-        let mut task = crate::storage::batch::tests::new_task("T1", a);
+        let mut task = new_task("T1", a);
         store
             .create_task(task.clone(), &Default::default())
             .await
@@ -182,6 +173,5 @@ mod tests {
         );
         assert_eq!(lookups.reads(), 1);
         store.close().await;
-        let _ = std::fs::remove_dir_all(&dir);
     }
 }

@@ -14,6 +14,8 @@ pub mod keys;
 pub mod lookup;
 pub mod migration;
 pub mod tasks;
+#[cfg(test)]
+mod test_support;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -26,7 +28,7 @@ use sea_orm::{
 use sea_orm_migration::MigratorTrait;
 use tokio::sync::{Mutex, MutexGuard};
 
-use batch::{BatchStats, Batcher, WriteJob};
+use batch::{Batcher, WriteJob};
 use lookup::Lookups;
 
 /// Errors of the storage layer.
@@ -254,16 +256,6 @@ impl Store {
         })
     }
 
-    /// Group-commit counters; `None` on PostgreSQL, which does not batch.
-    pub fn batch_stats(&self) -> Option<&BatchStats> {
-        self.batcher.as_ref().map(Batcher::stats)
-    }
-
-    /// Writes queued for the group commit and not yet taken (0 on PostgreSQL).
-    pub fn queued_writes(&self) -> usize {
-        self.batcher.as_ref().map_or(0, Batcher::queued)
-    }
-
     /// Compile options of the linked SQLite that Ratel's performance relies on and that are
     /// missing (see `.cargo/config.toml`); empty on PostgreSQL. A build that links another
     /// SQLite still works, slower: the server warns at start.
@@ -334,5 +326,23 @@ impl Store {
             out.push(line);
         }
         Ok(out)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_duplicated_error_keeps_its_kind() {
+        let unavailable = StorageError::Unavailable(DbErr::Custom("gone".into()));
+        assert!(matches!(
+            unavailable.duplicate(),
+            StorageError::Unavailable(DbErr::Custom(m)) if m.contains("gone")
+        ));
+        let conflict = StorageError::Conflict("dup".into());
+        assert!(matches!(conflict.duplicate(), StorageError::Conflict(m) if m == "dup"));
+        let other = StorageError::Database(DbErr::Custom("bad".into()));
+        assert!(matches!(other.duplicate(), StorageError::Database(_)));
     }
 }

@@ -1,0 +1,58 @@
+//! Helpers for the storage layer's unit tests.
+
+use std::path::PathBuf;
+
+use chrono::Utc;
+
+use super::entities::task;
+use super::{DbSettings, Store};
+
+/// A directory removed when dropped.
+pub struct TempDir(PathBuf);
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+/// A migrated store on a fresh SQLite file; the file goes when the guard is dropped.
+pub async fn sqlite_store() -> (Store, TempDir) {
+    let dir = std::env::temp_dir().join(format!("ratel-storage-{}", ulid::Ulid::new()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let store = Store::connect(&DbSettings {
+        url: format!("sqlite://{}/s.sqlite3?mode=rwc", dir.display()),
+        max_connections: Some(1),
+        sqlite_synchronous_full: false,
+    })
+    .await
+    .unwrap();
+    store.migrate().await.unwrap();
+    (store, TempDir(dir))
+}
+
+/// A pending task with every optional field empty.
+pub fn new_task(id: &str, project_id: i64) -> task::Model {
+    let now = Utc::now();
+    task::Model {
+        id: id.into(),
+        project_id,
+        name: format!("task {id}"),
+        status: "pending".into(),
+        value: None,
+        value_max: 100,
+        data: None,
+        max_runtime: None,
+        stale_timeout: None,
+        start_time: None,
+        end_time: None,
+        time_to_start: None,
+        tags: serde_json::json!({}),
+        queue: None,
+        external_id: None,
+        parent_id: None,
+        monitor_id: None,
+        created: now,
+        updated: now,
+    }
+}
