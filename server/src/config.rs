@@ -8,6 +8,10 @@ use figment::Figment;
 use figment::providers::{Env, Format, Serialized, Toml};
 use serde::{Deserialize, Serialize};
 
+use std::time::Duration;
+
+use crate::alerting::EngineSettings;
+use crate::alerting::retry::Schedule;
 use crate::storage::DbSettings;
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -39,6 +43,39 @@ pub struct Settings {
     pub key_cache_secs: u64,
     /// Seconds in-flight requests get to finish after SIGTERM/SIGINT.
     pub shutdown_grace_secs: u64,
+    /// Seconds between delivery attempts, comma-separated; after the last step a delivery
+    /// is failed (Standard Webhooks' schedule by default).
+    #[serde(deserialize_with = "text_or_number")]
+    pub delivery_retry_schedule: String,
+    /// Seconds a dispatcher holds a claimed delivery before another may take it.
+    pub delivery_lease_secs: u64,
+    /// Seconds a web hook receiver has to answer.
+    pub webhook_timeout_secs: u64,
+    /// Allow deliveries to loopback, private and link-local addresses.
+    pub webhook_allow_private_networks: bool,
+    /// How often the stale and max_runtime sweeps run, and how often the dispatcher looks
+    /// for work queued by other replicas (milliseconds).
+    pub sweep_interval_ms: u64,
+    /// `smtp://[user:pass@]host:port` (STARTTLS when offered) or `smtps://…` (TLS).
+    pub smtp_url: Option<String>,
+    /// The sender of email notifications.
+    pub mail_from: String,
+}
+
+/// A setting kept as text that the environment may spell as a number (`RATEL_X=5`).
+fn text_or_number<'de, D: serde::Deserializer<'de>>(d: D) -> Result<String, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Raw {
+        Text(String),
+        Int(i64),
+        Float(f64),
+    }
+    Ok(match Raw::deserialize(d)? {
+        Raw::Text(s) => s,
+        Raw::Int(n) => n.to_string(),
+        Raw::Float(f) => f.to_string(),
+    })
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
@@ -65,6 +102,13 @@ impl Default for Settings {
             log_format: LogFormat::Text,
             shutdown_grace_secs: 30,
             key_cache_secs: 5,
+            delivery_retry_schedule: crate::alerting::retry::DEFAULT_SCHEDULE.to_owned(),
+            delivery_lease_secs: 30,
+            webhook_timeout_secs: 15,
+            webhook_allow_private_networks: false,
+            sweep_interval_ms: 1000,
+            smtp_url: None,
+            mail_from: "Ratel <ratel@localhost>".to_owned(),
         }
     }
 }
@@ -90,7 +134,7 @@ pub struct Overrides {
 
 impl Settings {
     /// Every setting's name (the environment variable is `RATEL_` + the name, uppercased).
-    pub const KEYS: [&'static str; 12] = [
+    pub const KEYS: [&'static str; 19] = [
         "bind",
         "database_url",
         "public_url",
@@ -103,6 +147,13 @@ impl Settings {
         "log_format",
         "key_cache_secs",
         "shutdown_grace_secs",
+        "delivery_retry_schedule",
+        "delivery_lease_secs",
+        "webhook_timeout_secs",
+        "webhook_allow_private_networks",
+        "sweep_interval_ms",
+        "smtp_url",
+        "mail_from",
     ];
 
     /// Loads the settings from every source.
@@ -119,6 +170,20 @@ impl Settings {
             .merge(Serialized::defaults(overrides))
             .extract()
             .map_err(Box::new)
+    }
+
+    /// The alerting engine's settings; fails on an invalid retry schedule.
+    pub fn engine(&self) -> anyhow::Result<EngineSettings> {
+        Ok(EngineSettings {
+            retry_schedule: Schedule::parse(&self.delivery_retry_schedule)
+                .map_err(anyhow::Error::msg)?,
+            lease: Duration::from_secs(self.delivery_lease_secs.max(1)),
+            webhook_timeout: Duration::from_secs(self.webhook_timeout_secs.max(1)),
+            allow_private_networks: self.webhook_allow_private_networks,
+            sweep_interval: Duration::from_millis(self.sweep_interval_ms.max(10)),
+            smtp_url: self.smtp_url.clone().filter(|u| !u.is_empty()),
+            mail_from: self.mail_from.clone(),
+        })
     }
 
     pub fn db(&self) -> DbSettings {

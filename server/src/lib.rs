@@ -4,6 +4,7 @@
 //! Request flow: `http` (routes, handlers, extractors) → `domain` (rules and operations) →
 //! `storage` (sea-orm). Each layer has one error type, converted explicitly at the boundary.
 
+pub mod alerting;
 pub mod cli;
 pub mod config;
 pub mod domain;

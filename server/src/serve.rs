@@ -8,12 +8,15 @@ use governor::{Quota, RateLimiter};
 use poem::Server;
 use poem::listener::{Acceptor, Listener, TcpListener};
 
+use crate::alerting::Engine;
 use crate::cli::{create_key, open};
 use crate::config::Settings;
 use crate::domain::auth::KeyCache;
 use crate::http::{self, AppState};
 
 pub async fn run(settings: Settings) -> anyhow::Result<()> {
+    // TLS for outgoing web hooks and SMTP: one crypto provider for the process.
+    let _ = rustls::crypto::ring::default_provider().install_default();
     let store = open(&settings).await?;
     let first_key = if store.has_any_key().await? {
         None
@@ -46,6 +49,11 @@ pub async fn run(settings: Settings) -> anyhow::Result<()> {
             Quota::per_second(rate).allow_burst(burst),
         ))
     });
+    let engine = settings.engine()?;
+    Engine::start(store.clone(), engine, Arc::new(http::present::ApiPresenter {
+        base: public_url.clone(),
+    }))
+    .await?;
     let state = AppState {
         store: store.clone(),
         public_url: public_url.clone(),

@@ -7,7 +7,9 @@ use sea_orm::Set;
 use serde_json::{Map, Value};
 
 use super::auth::{ProjectScope, valid_slug};
-use super::tasks::Status;
+use crate::alerting::state::{Alert, alerts_of};
+use crate::alerting::trigger::Trigger;
+use crate::storage::tasks::set_task_alerts;
 use super::{DomainError, DomainResult, FieldError, tasks};
 use crate::storage::entities::action;
 use crate::storage::{Store, WriteTxn};
@@ -94,29 +96,42 @@ impl ActionInput {
 }
 
 /// Trigger points: an integer value, `N%`, `*/N`, `*/N%`, a status name, or
-/// `max_runtime_exceeded`, separated by commas.
+/// `max_runtime_exceeded`, separated by commas (`alerting::trigger`).
 fn check_trigger(trigger: &str) -> Result<(), String> {
-    for point in trigger.split(',').map(str::trim) {
-        let valid = if let Some(step) = point.strip_prefix("*/") {
-            match step.strip_suffix('%') {
-                Some(pct) => pct.parse::<u8>().is_ok_and(|n| (1..=100).contains(&n)),
-                None => step.parse::<u64>().is_ok_and(|n| n >= 1),
-            }
-        } else if let Some(pct) = point.strip_suffix('%') {
-            pct.parse::<u8>().is_ok_and(|n| n <= 100)
-        } else {
-            point.parse::<u64>().is_ok()
-                || Status::parse(point).is_some()
-                || point == "max_runtime_exceeded"
+    Trigger::parse(trigger).map(|_| ())
+}
+
+/// Checks that every `webhook:<slug>` names a web hook of the project; errors are reported
+/// as `{prefix}{index}.integration` (or `integration` with an empty prefix and one action).
+pub async fn check_integrations(
+    store: &Store,
+    scope: &ProjectScope,
+    inputs: &[ActionInput],
+    prefix: &str,
+) -> DomainResult<()> {
+    let mut errors = Vec::new();
+    for (i, input) in inputs.iter().enumerate() {
+        let Some(slug) = input.integration.strip_prefix("webhook:") else {
+            continue;
         };
-        if !valid {
-            return Err(format!(
-                "\"{point}\" is not a valid trigger point: use a value (50), a percentage (50%), \
-                 a step (*/10 or */10%), a status name or max_runtime_exceeded."
+        if store.get_webhook(scope.project_id, slug).await?.is_none() {
+            let attr = if prefix.is_empty() {
+                "integration".to_owned()
+            } else {
+                format!("{prefix}{i}.integration")
+            };
+            errors.push(FieldError::new(
+                attr,
+                "does_not_exist",
+                format!("There is no web hook \"{slug}\" in this project."),
             ));
         }
     }
-    Ok(())
+    if errors.is_empty() {
+        Ok(())
+    } else {
+        Err(DomainError::Validation(errors))
+    }
 }
 
 #[derive(Clone, Copy)]
@@ -177,19 +192,33 @@ fn new_row(task_id: &str, input: ActionInput, now: DateTime<Utc>) -> action::Act
     }
 }
 
-/// Adds actions to a task inside the caller's transaction.
+/// Adds actions to a task inside the caller's transaction, returning them as stored.
 pub async fn insert_all(
     store: &Store,
     w: &WriteTxn<'_>,
     task_id: &str,
     inputs: Vec<ActionInput>,
     now: DateTime<Utc>,
-) -> DomainResult<()> {
+) -> DomainResult<Vec<action::Model>> {
     let rows = inputs
         .into_iter()
         .map(|input| new_row(task_id, input, now))
         .collect();
-    store.insert_actions(w, rows).await?;
+    Ok(store.insert_actions(w, rows).await?)
+}
+
+/// Rewrites the locked task's alerts with `change` applied to them.
+async fn edit_alerts(
+    w: &WriteTxn<'_>,
+    task: &crate::storage::entities::task::Model,
+    change: impl FnOnce(&mut Vec<Alert>),
+) -> DomainResult<()> {
+    let mut alerts = alerts_of(task);
+    change(&mut alerts);
+    let json = (!alerts.is_empty())
+        .then(|| serde_json::to_value(&alerts).ok())
+        .flatten();
+    set_task_alerts(&w.txn, &task.id, json).await?;
     Ok(())
 }
 
@@ -221,34 +250,46 @@ pub async fn create(
     task_id: &str,
     input: ActionInput,
 ) -> DomainResult<action::Model> {
+    tasks::get(store, scope, task_id).await?;
+    check_integrations(store, scope, std::slice::from_ref(&input), "").await?;
     let w = store.begin_write().await?;
-    store
-        .get_task_in(&w, scope.project_id, task_id)
+    let task = store
+        .get_task_for_update(&w, scope.project_id, task_id)
         .await?
         .ok_or(DomainError::NotFound)?;
     let row = store
         .insert_action(&w, new_row(task_id, input, super::tasks::now()))
         .await?;
+    let added = row.clone();
+    edit_alerts(&w, &task, |alerts| {
+        alerts.push(Alert {
+            action: added,
+            marks: Default::default(),
+        })
+    })
+    .await?;
     w.commit().await?;
     Ok(row)
 }
 
-/// The action `id` of the project's task `task_id`, read inside a write transaction.
+/// The project's task `task_id` (locked) and its action `id`, read inside a write
+/// transaction.
 async fn action_in(
     store: &Store,
     w: &WriteTxn<'_>,
     scope: &ProjectScope,
     task_id: &str,
     id: i64,
-) -> DomainResult<action::Model> {
-    store
-        .get_task_in(w, scope.project_id, task_id)
+) -> DomainResult<(crate::storage::entities::task::Model, action::Model)> {
+    let task = store
+        .get_task_for_update(w, scope.project_id, task_id)
         .await?
         .ok_or(DomainError::NotFound)?;
-    store
+    let action = store
         .get_action_in(w, task_id, id)
         .await?
-        .ok_or(DomainError::NotFound)
+        .ok_or(DomainError::NotFound)?;
+    Ok((task, action))
 }
 
 /// PUT (`replace`) and PATCH: the merged action is validated as a whole.
@@ -260,7 +301,7 @@ pub async fn update(
     patch: ActionPatch,
 ) -> DomainResult<action::Model> {
     let w = store.begin_write().await?;
-    let mut row = action_in(store, &w, scope, task_id, id).await?;
+    let (task, mut row) = action_in(store, &w, scope, task_id, id).await?;
     let merged = ActionPatch {
         trigger: Some(patch.trigger.unwrap_or(row.trigger.clone())),
         integration: Some(patch.integration.unwrap_or(row.integration.clone())),
@@ -269,11 +310,20 @@ pub async fn update(
     let mut errors = Vec::new();
     let input =
         ActionInput::from_patch(merged, "", &mut errors).ok_or(DomainError::Validation(errors))?;
+    check_integrations(store, scope, std::slice::from_ref(&input), "").await?;
     row.trigger = input.trigger;
     row.integration = input.integration;
     row.config = input.config;
     row.updated = super::tasks::now();
     let row = store.update_action(&w, row).await?;
+    let edited = row.clone();
+    // The marks stay: points already passed do not fire again.
+    edit_alerts(&w, &task, |alerts| {
+        for alert in alerts.iter_mut().filter(|a| a.action.id == edited.id) {
+            alert.action = edited.clone();
+        }
+    })
+    .await?;
     w.commit().await?;
     Ok(row)
 }
@@ -285,10 +335,11 @@ pub async fn cancel(
     id: i64,
 ) -> DomainResult<()> {
     let w = store.begin_write().await?;
-    let mut row = action_in(store, &w, scope, task_id, id).await?;
+    let (task, mut row) = action_in(store, &w, scope, task_id, id).await?;
     row.status = ActionStatus::Cancelled.as_str().to_owned();
     row.updated = super::tasks::now();
     store.update_action(&w, row).await?;
+    edit_alerts(&w, &task, |alerts| alerts.retain(|a| a.action.id != id)).await?;
     w.commit().await?;
     Ok(())
 }

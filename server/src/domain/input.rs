@@ -466,3 +466,53 @@ impl ActionPatch {
         finish(errors, patch)
     }
 }
+
+/// A web hook body: every field optional here; `webhooks::create` requires slug and url.
+#[derive(Clone, Debug, Default)]
+pub struct WebhookPatch {
+    pub slug: Option<String>,
+    pub url: Option<String>,
+    pub description: Option<String>,
+    pub enabled: Option<bool>,
+}
+
+impl WebhookPatch {
+    /// Reads a web hook create (`required` = true) or PATCH body.
+    pub fn from_json(body: Option<&Value>, required: bool) -> DomainResult<Self> {
+        let Some(body) = body else {
+            return Ok(WebhookPatch::default());
+        };
+        let mut errors = Vec::new();
+        let patch = object(body, "", &mut errors).map(|obj| {
+            let mut f = Fields {
+                obj,
+                prefix: String::new(),
+                errors: &mut errors,
+            };
+            if required {
+                f.required("slug");
+                f.required("url");
+            }
+            let text = |f: &mut Fields<'_>, name: &str, min, max| {
+                f.raw(name).and_then(|v| f.string(name, v, min, max))
+            };
+            let slug = text(&mut f, "slug", 1, 50);
+            let url = text(&mut f, "url", 1, 2048);
+            let description = text(&mut f, "description", 0, 1000);
+            let enabled = f.raw("enabled").and_then(|v| match v {
+                Value::Bool(b) => Some(*b),
+                _ => {
+                    f.error("enabled", "invalid", "Must be a valid boolean.");
+                    None
+                }
+            });
+            WebhookPatch {
+                slug,
+                url,
+                description,
+                enabled,
+            }
+        });
+        finish(errors, patch)
+    }
+}

@@ -4,9 +4,11 @@
 pub mod actions;
 pub mod auth;
 pub mod cursor;
+pub mod deliveries;
 pub mod error;
 pub mod input;
 pub mod keys;
 pub mod tasks;
+pub mod webhooks;
 
 pub use error::{DomainError, DomainResult, FieldError};

@@ -1,11 +1,17 @@
 //! Tasks: the lifecycle rules and the operations on them.
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 use chrono::{DateTime, SubsecRound, TimeDelta, Utc};
 use serde_json::Value;
 
 use super::actions::{self, ActionInput};
+use crate::alerting::outbox::{OnUpdate, deliveries_for, wake};
+use crate::alerting::state::{Alert, alerts_of, evaluate_all, set_alerts, snapshot};
+use crate::alerting::trigger::{Change, Snapshot};
+use crate::storage::deliveries::insert_deliveries;
+use crate::storage::tasks::ms;
 use super::auth::ProjectScope;
 use super::cursor;
 use super::input::Nullable;
@@ -303,6 +309,51 @@ fn apply_patch(row: &mut task::Model, p: &TaskPatch) -> bool {
     p.tags.is_some()
 }
 
+/// The due times of the sweeps, from the row as it will be written (the in-place update
+/// computes the same in SQL: `storage::tasks::due_columns`).
+pub fn recompute_due(row: &mut task::Model) {
+    let status = Status::parse(&row.status).unwrap_or(Status::Pending);
+    row.stale_due = match row.stale_timeout {
+        Some(timeout) if !status.is_terminal() && status != Status::Stale => {
+            Some(ms(row.updated) + i64::from(timeout) * 1000)
+        }
+        _ => None,
+    };
+    row.start_ms = row.start_time.map(ms);
+    row.runtime_due = match (row.max_runtime, row.start_ms) {
+        (Some(max), Some(start)) if status.is_running() && !row.runtime_fired => {
+            Some(start + i64::from(max) * 1000)
+        }
+        _ => None,
+    };
+}
+
+/// Adds a write's inline actions to the row's alerts, evaluates them all against the
+/// write, and returns the deliveries to insert. Inline actions see the write that created
+/// them.
+fn evaluate_write(
+    row: &mut task::Model,
+    before: Snapshot,
+    added: Vec<crate::storage::entities::action::Model>,
+    now: DateTime<Utc>,
+) -> Vec<crate::storage::entities::delivery::ActiveModel> {
+    let mut alerts = alerts_of(row);
+    alerts.extend(added.into_iter().map(|action| Alert {
+        action,
+        marks: Default::default(),
+    }));
+    if alerts.is_empty() {
+        return Vec::new();
+    }
+    let change = Change::Write {
+        before,
+        after: snapshot(row),
+    };
+    let (fired, _) = evaluate_all(&mut alerts, change);
+    set_alerts(row, &alerts);
+    deliveries_for(row, fired, now)
+}
+
 fn tags_of(row: &task::Model) -> BTreeMap<String, String> {
     serde_json::from_value(row.tags.clone()).unwrap_or_default()
 }
@@ -394,18 +445,35 @@ pub async fn create(
         monitor_id: monitor,
         created: now,
         updated: now,
+        prior_value: None,
+        prior_value_max: None,
+        prior_status: None,
+        alerts: None,
+        stale_due: None,
+        start_ms: None,
+        runtime_due: None,
+        runtime_fired: false,
     };
     apply_patch(&mut row, &patch);
     apply_lifecycle(&mut row, &lifecycle(&patch, now));
+    recompute_due(&mut row);
     if patch.parent.is_none() && patch.actions.is_empty() {
         // The common case: nothing to read first, so the write can join a group commit.
         return Ok(store.create_task(row, &tags).await?);
     }
+    actions::check_integrations(store, scope, &patch.actions, "actions.").await?;
     let w = store.begin_write().await?;
     row.parent_id = check_parent(store, &w, scope, &id, None, &patch.parent).await?;
-    let row = store.insert_task(&w, row, &tags).await?;
-    actions::insert_all(store, &w, &row.id, patch.actions, now).await?;
+    let mut row = store.insert_task(&w, row, &tags).await?;
+    let added = actions::insert_all(store, &w, &row.id, patch.actions, now).await?;
+    let deliveries = evaluate_write(&mut row, Snapshot::default(), added, now);
+    crate::storage::tasks::set_task_alerts(&w.txn, &row.id, row.alerts.clone()).await?;
+    let queued = !deliveries.is_empty();
+    insert_deliveries(&w.txn, deliveries).await?;
     w.commit().await?;
+    if queued {
+        wake(store);
+    }
     Ok(row)
 }
 
@@ -462,11 +530,17 @@ async fn update(
             external_id: patch.external_id,
             lifecycle,
         };
-        return store
-            .update_task_in_place(scope.project_id, id, changes)
+        let evaluation = Arc::new(OnUpdate::default());
+        let row = store
+            .update_task_in_place(scope.project_id, id, changes, evaluation.clone())
             .await?
-            .ok_or(DomainError::NotFound);
+            .ok_or(DomainError::NotFound)?;
+        if evaluation.queued() {
+            wake(store);
+        }
+        return Ok(row);
     }
+    actions::check_integrations(store, scope, &patch.actions, "actions.").await?;
     let w = store.begin_write().await?;
     let mut row = store
         .get_task_for_update(&w, scope.project_id, id)
@@ -481,6 +555,7 @@ async fn update(
         &patch.parent,
     )
     .await?;
+    let before = snapshot(&row);
     if merge_tags && let Some(new) = patch.tags.take() {
         let mut tags = tags_of(&row);
         tags.extend(new);
@@ -491,11 +566,19 @@ async fn update(
         row.tags = serde_json::to_value(tags).unwrap_or(Value::Null);
     }
     apply_lifecycle(&mut row, &lifecycle(&patch, now));
+    recompute_due(&mut row);
+    let added = actions::insert_all(store, &w, &row.id, std::mem::take(&mut patch.actions), now)
+        .await?;
+    let deliveries = evaluate_write(&mut row, before, added, now);
     let row = store
         .update_task(&w, row, patch.tags.as_ref().filter(|_| tags_changed))
         .await?;
-    actions::insert_all(store, &w, &row.id, std::mem::take(&mut patch.actions), now).await?;
+    let queued = !deliveries.is_empty();
+    insert_deliveries(&w.txn, deliveries).await?;
     w.commit().await?;
+    if queued {
+        wake(store);
+    }
     Ok(row)
 }
 

@@ -4,13 +4,16 @@
 pub mod actions;
 pub mod auth;
 pub mod body;
+pub mod deliveries;
 pub mod docs;
 pub mod error;
 pub mod json;
 pub mod middleware;
 pub mod models;
+pub mod present;
 pub mod tags;
 pub mod tasks;
+pub mod webhooks;
 
 use std::sync::Arc;
 
@@ -86,8 +89,24 @@ impl AppState {
 }
 
 /// The poem-openapi service holding every operation of the canonical spec.
-pub fn api_service() -> OpenApiService<(tasks::TaskApi, actions::ActionApi), ()> {
-    OpenApiService::new((tasks::TaskApi, actions::ActionApi), "Ratel API", "0.1")
+pub type Apis = (
+    tasks::TaskApi,
+    actions::ActionApi,
+    webhooks::WebhookApi,
+    deliveries::DeliveryApi,
+);
+
+pub fn api_service() -> OpenApiService<Apis, ()> {
+    OpenApiService::new(
+        (
+            tasks::TaskApi,
+            actions::ActionApi,
+            webhooks::WebhookApi,
+            deliveries::DeliveryApi,
+        ),
+        "Ratel API",
+        "0.1",
+    )
 }
 
 /// The whole application: API, docs, health, with the middleware stack.

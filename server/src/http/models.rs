@@ -10,7 +10,7 @@ use serde::Serialize;
 use serde_json::Value;
 
 use crate::domain::tasks::{Status, format_duration, time_to_start, value_percent};
-use crate::storage::entities::{action, task};
+use crate::storage::entities::{action, delivery, delivery_attempt, task, webhook};
 
 #[derive(Enum, Serialize, Clone, Copy, Debug, PartialEq, Eq)]
 #[oai(rename_all = "snake_case")]
@@ -297,4 +297,226 @@ pub struct PatchedActionRequest {
     #[oai(validator(min_length = 1, max_length = 50))]
     pub integration: Option<String>,
     pub config: Option<Value>,
+}
+
+#[derive(Object, Serialize, Clone, Debug)]
+pub struct Webhook {
+    #[oai(validator(max_length = 50))]
+    pub slug: String,
+    #[oai(validator(max_length = 2048))]
+    pub url: String,
+    #[oai(validator(max_length = 1000))]
+    pub description: String,
+    pub enabled: bool,
+    #[oai(read_only)]
+    pub created: DateTime<Utc>,
+    #[oai(read_only)]
+    pub updated: DateTime<Utc>,
+}
+
+impl From<webhook::Model> for Webhook {
+    fn from(row: webhook::Model) -> Self {
+        Webhook {
+            slug: row.slug,
+            url: row.url,
+            description: row.description,
+            enabled: row.enabled,
+            created: row.created,
+            updated: row.updated,
+        }
+    }
+}
+
+/// A created web hook: the endpoint and its signing secret, shown only here.
+#[derive(Object, Serialize, Clone, Debug)]
+pub struct WebhookWithSecret {
+    #[oai(validator(max_length = 50))]
+    pub slug: String,
+    #[oai(validator(max_length = 2048))]
+    pub url: String,
+    #[oai(validator(max_length = 1000))]
+    pub description: String,
+    pub enabled: bool,
+    #[oai(read_only)]
+    pub created: DateTime<Utc>,
+    #[oai(read_only)]
+    pub updated: DateTime<Utc>,
+    #[oai(read_only)]
+    pub secret: String,
+}
+
+impl From<webhook::Model> for WebhookWithSecret {
+    fn from(row: webhook::Model) -> Self {
+        WebhookWithSecret {
+            secret: row.secret.clone(),
+            slug: row.slug,
+            url: row.url,
+            description: row.description,
+            enabled: row.enabled,
+            created: row.created,
+            updated: row.updated,
+        }
+    }
+}
+
+#[derive(Object, Serialize, Clone, Debug)]
+pub struct WebhookSecret {
+    pub secret: String,
+}
+
+#[derive(Object, Clone, Debug)]
+pub struct WebhookRequest {
+    #[oai(validator(min_length = 1, max_length = 50))]
+    pub slug: String,
+    #[oai(validator(min_length = 1, max_length = 2048))]
+    pub url: String,
+    #[oai(validator(max_length = 1000))]
+    pub description: Option<String>,
+    pub enabled: Option<bool>,
+}
+
+#[derive(Object, Clone, Debug)]
+pub struct PatchedWebhookRequest {
+    #[oai(validator(min_length = 1, max_length = 2048))]
+    pub url: Option<String>,
+    #[oai(validator(max_length = 1000))]
+    pub description: Option<String>,
+    pub enabled: Option<bool>,
+}
+
+#[derive(Enum, Serialize, Clone, Copy, Debug, PartialEq, Eq)]
+#[oai(rename_all = "snake_case")]
+#[serde(rename_all = "snake_case")]
+pub enum DeliveryStatusEnum {
+    Pending,
+    Delivered,
+    Failed,
+}
+
+impl DeliveryStatusEnum {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DeliveryStatusEnum::Pending => "pending",
+            DeliveryStatusEnum::Delivered => "delivered",
+            DeliveryStatusEnum::Failed => "failed",
+        }
+    }
+
+    fn parse(s: &str) -> Self {
+        match s {
+            "delivered" => DeliveryStatusEnum::Delivered,
+            "failed" => DeliveryStatusEnum::Failed,
+            _ => DeliveryStatusEnum::Pending,
+        }
+    }
+}
+
+#[derive(Object, Serialize, Clone, Debug)]
+pub struct Delivery {
+    pub id: String,
+    pub event_id: String,
+    pub task: String,
+    #[oai(nullable)]
+    pub action: Option<i64>,
+    pub trigger: String,
+    pub integration: String,
+    pub status: DeliveryStatusEnum,
+    pub attempt_count: i32,
+    #[oai(nullable)]
+    pub next_attempt_at: Option<DateTime<Utc>>,
+    #[oai(nullable)]
+    pub last_error: Option<String>,
+    pub created: DateTime<Utc>,
+    pub updated: DateTime<Utc>,
+}
+
+impl From<delivery::Model> for Delivery {
+    fn from(row: delivery::Model) -> Self {
+        let status = DeliveryStatusEnum::parse(&row.status);
+        Delivery {
+            next_attempt_at: (status == DeliveryStatusEnum::Pending)
+                .then(|| DateTime::from_timestamp_millis(row.next_attempt_ms))
+                .flatten(),
+            id: row.id,
+            event_id: row.event_id,
+            task: row.task_id,
+            action: row.action_id,
+            trigger: row.trigger,
+            integration: row.integration,
+            status,
+            attempt_count: row.attempt_count,
+            last_error: row.last_error,
+            created: row.created,
+            updated: row.updated,
+        }
+    }
+}
+
+#[derive(Object, Serialize, Clone, Debug)]
+pub struct DeliveryAttempt {
+    pub at: DateTime<Utc>,
+    #[oai(nullable)]
+    pub status_code: Option<i32>,
+    #[oai(nullable)]
+    pub error: Option<String>,
+    pub duration_ms: i64,
+}
+
+/// A delivery with every attempt, oldest first.
+#[derive(Object, Serialize, Clone, Debug)]
+pub struct DeliveryDetail {
+    pub id: String,
+    pub event_id: String,
+    pub task: String,
+    #[oai(nullable)]
+    pub action: Option<i64>,
+    pub trigger: String,
+    pub integration: String,
+    pub status: DeliveryStatusEnum,
+    pub attempt_count: i32,
+    #[oai(nullable)]
+    pub next_attempt_at: Option<DateTime<Utc>>,
+    #[oai(nullable)]
+    pub last_error: Option<String>,
+    pub created: DateTime<Utc>,
+    pub updated: DateTime<Utc>,
+    pub attempts: Vec<DeliveryAttempt>,
+}
+
+impl DeliveryDetail {
+    pub fn new(row: delivery::Model, attempts: Vec<delivery_attempt::Model>) -> Self {
+        let d = Delivery::from(row);
+        DeliveryDetail {
+            id: d.id,
+            event_id: d.event_id,
+            task: d.task,
+            action: d.action,
+            trigger: d.trigger,
+            integration: d.integration,
+            status: d.status,
+            attempt_count: d.attempt_count,
+            next_attempt_at: d.next_attempt_at,
+            last_error: d.last_error,
+            created: d.created,
+            updated: d.updated,
+            attempts: attempts
+                .into_iter()
+                .map(|a| DeliveryAttempt {
+                    at: a.at,
+                    status_code: a.status_code,
+                    error: a.error,
+                    duration_ms: a.duration_ms,
+                })
+                .collect(),
+        }
+    }
+}
+
+#[derive(Object, Serialize, Clone, Debug)]
+pub struct PaginatedDeliveryList {
+    #[oai(nullable)]
+    pub next: Option<String>,
+    #[oai(nullable)]
+    pub previous: Option<String>,
+    pub results: Vec<Delivery>,
 }

@@ -10,4 +10,10 @@ pub enum ApiTags {
     /// Action Endpoints
     #[oai(rename = "Action Endpoints")]
     ActionEndpoints,
+    /// Web Hook Endpoints
+    #[oai(rename = "Web Hook Endpoints")]
+    WebhookEndpoints,
+    /// Delivery Endpoints
+    #[oai(rename = "Delivery Endpoints")]
+    DeliveryEndpoints,
 }

@@ -13,12 +13,16 @@
 //! Nothing is acknowledged before its batch has committed, so the durability is that of a
 //! single write (see ARCHITECTURE.md).
 
+use std::collections::HashSet;
+use std::future::Future;
+use std::pin::Pin;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use sea_orm::sea_query::Values;
 use sea_orm::{
-    ConnectionTrait, DatabaseConnection, DbErr, QueryResult, Statement, TransactionTrait,
+    ConnectionTrait, DatabaseConnection, DatabaseTransaction, DbErr, QueryResult, Statement,
+    TransactionTrait,
 };
 use tokio::sync::{Mutex, mpsc, oneshot};
 
@@ -34,10 +38,23 @@ pub struct WriteJob {
     pub statements: Vec<Statement>,
     /// The row the statements return (`UPDATE ... RETURNING`), if any.
     pub returns: Option<RowKey>,
+    /// Runs in the same transaction, right after the statements, with the row they returned
+    /// (the alerting engine's evaluation of a task write).
+    pub after: Option<Arc<dyn AfterWrite>>,
+}
+
+/// The future an `AfterWrite` returns.
+pub type AfterFuture<'a> = Pin<Box<dyn Future<Output = StorageResult<()>> + Send + 'a>>;
+
+/// Work that belongs to a job's transaction and depends on the row its statements returned.
+/// It may run more than once (a failed batch is re-run job by job), each time in a
+/// transaction that is then committed or rolled back as a whole.
+pub trait AfterWrite: Send + Sync {
+    fn run<'a>(&'a self, txn: &'a DatabaseTransaction, row: &'a QueryResult) -> AfterFuture<'a>;
 }
 
 /// Identifies a returned task row: batched jobs' rows arrive in one stream, in job order.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub struct RowKey {
     pub id: String,
     pub project_id: i64,
@@ -165,28 +182,73 @@ async fn execute(conn: &DatabaseConnection, batch: Vec<Queued>) {
 }
 
 /// Runs the jobs in order, all or nothing: in one transaction, unless there is just one
-/// statement.
+/// statement and nothing to run after it.
 async fn run_jobs(
     conn: &DatabaseConnection,
     jobs: &[&WriteJob],
 ) -> StorageResult<Vec<QueryResult>> {
-    let mut chunks = chunks(jobs);
-    if chunks.len() == 1 && jobs.len() == 1 && jobs[0].statements.len() == 1 {
-        return Ok(conn.query_all_raw(chunks.remove(0)).await?);
+    if let [job] = jobs
+        && job.statements.len() == 1
+        && job.after.is_none()
+    {
+        return Ok(conn.query_all_raw(job.statements[0].clone()).await?);
     }
     let txn = conn.begin().await?;
     let mut rows = Vec::new();
-    for chunk in chunks {
-        match txn.query_all_raw(chunk).await {
-            Ok(chunk_rows) => rows.extend(chunk_rows),
+    for segment in segments(jobs) {
+        match run_segment(&txn, segment).await {
+            Ok(segment_rows) => rows.extend(segment_rows),
             Err(err) => {
                 let _ = txn.rollback().await;
-                return Err(err.into());
+                return Err(err);
             }
         }
     }
     txn.commit().await?;
     Ok(rows)
+}
+
+/// Runs a segment's statements as chunks, then each job's `after` with its row.
+async fn run_segment(
+    txn: &DatabaseTransaction,
+    jobs: &[&WriteJob],
+) -> StorageResult<Vec<QueryResult>> {
+    let mut rows = Vec::new();
+    for chunk in chunks(jobs) {
+        rows.extend(txn.query_all_raw(chunk).await?);
+    }
+    let mut next = rows.iter().peekable();
+    for job in jobs {
+        let Some(key) = &job.returns else { continue };
+        if let Some(row) = next.next_if(|row| key.matches(row))
+            && let Some(after) = &job.after
+        {
+            after.run(txn, row).await?;
+        }
+    }
+    Ok(rows)
+}
+
+/// The jobs cut where a job returns a row that an earlier job of the same segment with an
+/// `after` also returned: that `after` may write the row again, so the later statement must
+/// run after it to see its write.
+fn segments<'a, 'j>(jobs: &'a [&'j WriteJob]) -> Vec<&'a [&'j WriteJob]> {
+    let mut out = Vec::new();
+    let mut start = 0;
+    let mut seen: HashSet<&RowKey> = HashSet::new();
+    for (i, job) in jobs.iter().enumerate() {
+        let Some(key) = &job.returns else { continue };
+        if seen.contains(key) {
+            out.push(&jobs[start..i]);
+            start = i;
+            seen.clear();
+        }
+        if job.after.is_some() {
+            seen.insert(key);
+        }
+    }
+    out.push(&jobs[start..]);
+    out
 }
 
 /// The jobs as multi-statement chunks, in order. A run of jobs with the same SQL (the same
@@ -329,6 +391,7 @@ mod tests {
                 sql.to_owned(),
             )],
             returns: None,
+            after: None,
         };
         let jobs: Vec<WriteJob> = "AAAAAABAAA".chars().map(|c| job(&c.to_string())).collect();
         let refs: Vec<&WriteJob> = jobs.iter().collect();

@@ -8,7 +8,7 @@ pub struct Migrator;
 #[async_trait::async_trait]
 impl MigratorTrait for Migrator {
     fn migrations() -> Vec<Box<dyn MigrationTrait>> {
-        vec![Box::new(Initial)]
+        vec![Box::new(Initial), Box::new(Alerting)]
     }
 }
 
@@ -268,6 +268,220 @@ impl MigrationTrait for Initial {
                 .table(Action::Table)
                 .col(Action::TaskId)
                 .col(Action::Id)
+                .to_owned(),
+        )
+        .await
+    }
+}
+
+/// The alerting engine: evaluation state on tasks, web hook endpoints, and the outbox
+/// (deliveries and their attempts).
+#[derive(DeriveMigrationName)]
+struct Alerting;
+
+#[derive(DeriveIden)]
+enum TaskAlerting {
+    #[sea_orm(iden = "task")]
+    Table,
+    PriorValue,
+    PriorValueMax,
+    PriorStatus,
+    Alerts,
+    StaleDue,
+    StartMs,
+    RuntimeDue,
+    RuntimeFired,
+}
+
+#[derive(DeriveIden)]
+enum Webhook {
+    Table,
+    Id,
+    ProjectId,
+    Slug,
+    Url,
+    Description,
+    Enabled,
+    Secret,
+    PreviousSecret,
+    PreviousUntil,
+    Created,
+    Updated,
+}
+
+#[derive(DeriveIden)]
+enum Delivery {
+    Table,
+    Id,
+    EventId,
+    ProjectId,
+    TaskId,
+    ActionId,
+    Trigger,
+    Integration,
+    Payload,
+    Status,
+    AttemptCount,
+    NextAttemptMs,
+    LeaseUntil,
+    LastError,
+    Created,
+    Updated,
+}
+
+#[derive(DeriveIden)]
+enum DeliveryAttempt {
+    Table,
+    Id,
+    DeliveryId,
+    At,
+    StatusCode,
+    Error,
+    DurationMs,
+}
+
+#[async_trait::async_trait]
+impl MigrationTrait for Alerting {
+    async fn up(&self, m: &SchemaManager) -> Result<(), DbErr> {
+        // SQLite adds one column per ALTER TABLE.
+        let columns = [
+            big_integer_null(TaskAlerting::PriorValue),
+            big_integer_null(TaskAlerting::PriorValueMax),
+            string_len_null(TaskAlerting::PriorStatus, 20),
+            json_binary_null(TaskAlerting::Alerts),
+            big_integer_null(TaskAlerting::StaleDue),
+            big_integer_null(TaskAlerting::StartMs),
+            big_integer_null(TaskAlerting::RuntimeDue),
+            boolean(TaskAlerting::RuntimeFired).default(false).to_owned(),
+        ];
+        for mut column in columns {
+            m.alter_table(
+                Table::alter()
+                    .table(TaskAlerting::Table)
+                    .add_column(&mut column)
+                    .to_owned(),
+            )
+            .await?;
+        }
+        // The sweeps' due-time queries: a range scan of what is due, nothing else.
+        for (name, col) in [
+            ("ix_task_stale_due", TaskAlerting::StaleDue),
+            ("ix_task_runtime_due", TaskAlerting::RuntimeDue),
+        ] {
+            m.create_index(
+                Index::create()
+                    .name(name)
+                    .table(TaskAlerting::Table)
+                    .col(col)
+                    .to_owned(),
+            )
+            .await?;
+        }
+        m.create_table(
+            Table::create()
+                .table(Webhook::Table)
+                .col(big_pk_auto(Webhook::Id))
+                .col(big_integer(Webhook::ProjectId))
+                .col(string_len(Webhook::Slug, 50))
+                .col(string_len(Webhook::Url, 2048))
+                .col(string_len(Webhook::Description, 1000))
+                .col(boolean(Webhook::Enabled))
+                .col(string_len(Webhook::Secret, 100))
+                .col(string_len_null(Webhook::PreviousSecret, 100))
+                .col(timestamp_with_time_zone_null(Webhook::PreviousUntil))
+                .col(timestamp_with_time_zone(Webhook::Created))
+                .col(timestamp_with_time_zone(Webhook::Updated))
+                .foreign_key(&mut fk(
+                    "fk_webhook_project",
+                    (Webhook::Table, Webhook::ProjectId),
+                    (Project::Table, Project::Id),
+                ))
+                .to_owned(),
+        )
+        .await?;
+        m.create_index(
+            Index::create()
+                .name("ux_webhook_project_slug")
+                .table(Webhook::Table)
+                .col(Webhook::ProjectId)
+                .col(Webhook::Slug)
+                .unique()
+                .to_owned(),
+        )
+        .await?;
+        m.create_table(
+            Table::create()
+                .table(Delivery::Table)
+                .col(string_len(Delivery::Id, 26).primary_key())
+                .col(string_len(Delivery::EventId, 40))
+                .col(big_integer(Delivery::ProjectId))
+                .col(string_len(Delivery::TaskId, 26))
+                .col(big_integer_null(Delivery::ActionId))
+                .col(string_len(Delivery::Trigger, 255))
+                .col(string_len(Delivery::Integration, 60))
+                .col(json_binary(Delivery::Payload))
+                .col(string_len(Delivery::Status, 20))
+                .col(integer(Delivery::AttemptCount))
+                .col(big_integer(Delivery::NextAttemptMs))
+                .col(big_integer_null(Delivery::LeaseUntil))
+                .col(text_null(Delivery::LastError))
+                .col(timestamp_with_time_zone(Delivery::Created))
+                .col(timestamp_with_time_zone(Delivery::Updated))
+                .foreign_key(&mut fk(
+                    "fk_delivery_project",
+                    (Delivery::Table, Delivery::ProjectId),
+                    (Project::Table, Project::Id),
+                ))
+                .to_owned(),
+        )
+        .await?;
+        for (name, cols) in [
+            // The dispatcher's claim: pending deliveries by due time.
+            (
+                "ix_delivery_due",
+                vec![Delivery::Status, Delivery::NextAttemptMs],
+            ),
+            // The delivery log: newest first per project, optionally per task or status.
+            ("ix_delivery_project", vec![Delivery::ProjectId, Delivery::Id]),
+            (
+                "ix_delivery_task",
+                vec![Delivery::ProjectId, Delivery::TaskId, Delivery::Id],
+            ),
+            (
+                "ix_delivery_status",
+                vec![Delivery::ProjectId, Delivery::Status, Delivery::Id],
+            ),
+        ] {
+            let mut index = Index::create();
+            index.name(name).table(Delivery::Table);
+            for col in cols {
+                index.col(col);
+            }
+            m.create_index(index.to_owned()).await?;
+        }
+        m.create_table(
+            Table::create()
+                .table(DeliveryAttempt::Table)
+                .col(big_pk_auto(DeliveryAttempt::Id))
+                .col(string_len(DeliveryAttempt::DeliveryId, 26))
+                .col(timestamp_with_time_zone(DeliveryAttempt::At))
+                .col(integer_null(DeliveryAttempt::StatusCode))
+                .col(text_null(DeliveryAttempt::Error))
+                .col(big_integer(DeliveryAttempt::DurationMs))
+                .foreign_key(&mut fk(
+                    "fk_attempt_delivery",
+                    (DeliveryAttempt::Table, DeliveryAttempt::DeliveryId),
+                    (Delivery::Table, Delivery::Id),
+                ))
+                .to_owned(),
+        )
+        .await?;
+        m.create_index(
+            Index::create()
+                .name("ix_attempt_delivery")
+                .table(DeliveryAttempt::Table)
+                .col(DeliveryAttempt::DeliveryId)
+                .col(DeliveryAttempt::Id)
                 .to_owned(),
         )
         .await

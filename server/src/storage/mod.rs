@@ -9,11 +9,14 @@
 
 pub mod actions;
 pub mod batch;
+pub mod deliveries;
 pub mod entities;
 pub mod keys;
 pub mod lookup;
 pub mod migration;
+pub mod sweeps;
 pub mod tasks;
+pub mod webhooks;
 #[cfg(test)]
 mod test_support;
 
@@ -26,7 +29,7 @@ use sea_orm::{
     DatabaseTransaction, DbErr, RuntimeErr, TransactionTrait,
 };
 use sea_orm_migration::MigratorTrait;
-use tokio::sync::{Mutex, MutexGuard};
+use tokio::sync::{Mutex, MutexGuard, Notify};
 
 use batch::{Batcher, WriteJob};
 use lookup::Lookups;
@@ -121,6 +124,9 @@ pub struct Store {
     batcher: Option<Batcher>,
     /// Coalesced reads of single tasks, on SQLite.
     lookups: Option<Lookups>,
+    /// Raised after a commit that queued deliveries, so that this process's dispatcher
+    /// starts on them at once.
+    outbox: Arc<Notify>,
 }
 
 /// A write transaction; on SQLite it also holds the write gate until dropped.
@@ -150,6 +156,7 @@ impl Store {
                 write_gate: None,
                 batcher: None,
                 lookups: None,
+                outbox: Arc::default(),
             });
         }
         let writer = Database::connect(Self::options(settings, 1, WRITE_STATEMENT_CACHE)).await?;
@@ -160,6 +167,7 @@ impl Store {
             batcher: Some(Batcher::start(writer.clone(), gate.clone())),
             writer,
             write_gate: Some(gate),
+            outbox: Arc::default(),
         })
     }
 
@@ -209,6 +217,11 @@ impl Store {
         Ok(())
     }
 
+    /// The signal raised when deliveries were committed (see `alerting::dispatch`).
+    pub fn outbox_signal(&self) -> &Arc<Notify> {
+        &self.outbox
+    }
+
     pub fn conn(&self) -> &DatabaseConnection {
         &self.db
     }
@@ -238,13 +251,16 @@ impl Store {
         if let Some(batcher) = &self.batcher {
             return batcher.submit(job).await;
         }
-        let mut rows = if let [statement] = &job.statements[..] {
+        let mut rows = if let ([statement], None) = (&job.statements[..], &job.after) {
             self.writer.query_all_raw(statement.clone()).await?
         } else {
             let txn = self.writer.begin().await?;
             let mut rows = Vec::new();
             for statement in job.statements {
                 rows.extend(txn.query_all_raw(statement).await?);
+            }
+            if let (Some(after), Some(row)) = (&job.after, rows.first()) {
+                after.run(&txn, row).await?;
             }
             txn.commit().await?;
             rows

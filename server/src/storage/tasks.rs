@@ -1,16 +1,17 @@
 //! Task queries: reads, keyset pages and the writes of one task with its tags and actions.
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 use sea_orm::prelude::DateTimeUtc;
-use sea_orm::sea_query::{Expr, ExprTrait, Query};
+use sea_orm::sea_query::{Expr, ExprTrait, Query, SimpleExpr};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseBackend, DbErr, EntityTrait,
     FromQueryResult, InsertMany, IntoActiveModel, QueryFilter, QueryOrder, QueryResult,
     QuerySelect, QueryTrait, Select, Set,
 };
 
-use super::batch::{RowKey, WriteJob};
+use super::batch::{AfterWrite, RowKey, WriteJob};
 use super::entities::{action, task, task_tag};
 use super::{StorageResult, Store, WriteTxn};
 
@@ -68,6 +69,16 @@ pub struct TaskChanges {
     pub queue: Option<Option<String>>,
     pub external_id: Option<Option<String>>,
     pub lifecycle: Lifecycle,
+}
+
+/// Statuses after which a task can no longer go stale.
+const NOT_STALING: [&str; 4] = ["success", "error", "cancelled", "stale"];
+/// Statuses in which a task is running (and `max_runtime` counts).
+const RUNNING: [&str; 3] = ["pre_processing", "processing", "post_processing"];
+
+/// Unix milliseconds.
+pub fn ms(t: DateTimeUtc) -> i64 {
+    t.timestamp_millis()
 }
 
 /// A page as read: tasks newest first, and whether more exist beyond it in the read direction.
@@ -161,8 +172,11 @@ impl Store {
         project_id: i64,
         id: &str,
         changes: TaskChanges,
+        after: Arc<dyn AfterWrite>,
     ) -> StorageResult<Option<task::Model>> {
-        let row = self.write(self.update_job(project_id, id, changes)).await?;
+        let mut job = self.update_job(project_id, id, changes);
+        job.after = Some(after);
+        let row = self.write(job).await?;
         Ok(row.map(|row| decode_task(&row)).transpose()?)
     }
 
@@ -179,6 +193,7 @@ impl Store {
 
     pub(super) fn update_job(&self, project_id: i64, id: &str, c: TaskChanges) -> WriteJob {
         use task::Column as C;
+        let due = due_columns(&c);
         let mut q = task::Entity::update_many()
             .filter(C::Id.eq(id))
             .filter(C::ProjectId.eq(project_id))
@@ -212,6 +227,14 @@ impl Store {
             (None, Some(now)) => q = q.col_expr(C::EndTime, Expr::col(C::EndTime).if_null(now)),
             (None, None) => {}
         }
+        // What the alerting engine compares: SET expressions read the row as it was.
+        q = q
+            .col_expr(C::PriorValue, Expr::col(C::Value).into())
+            .col_expr(C::PriorValueMax, Expr::col(C::ValueMax).into())
+            .col_expr(C::PriorStatus, Expr::col(C::Status).into());
+        for (col, expr) in due {
+            q = q.col_expr(col, expr);
+        }
         let mut update = q.into_query();
         update.returning(Query::returning().columns(TASK_COLUMNS));
         WriteJob {
@@ -220,6 +243,7 @@ impl Store {
                 id: id.to_owned(),
                 project_id,
             }),
+            after: None,
         }
     }
 
@@ -238,6 +262,7 @@ impl Store {
         WriteJob {
             statements,
             returns: None,
+            after: None,
         }
     }
 
@@ -280,11 +305,12 @@ impl Store {
         &self,
         w: &WriteTxn<'_>,
         actions: Vec<action::ActiveModel>,
-    ) -> StorageResult<()> {
+    ) -> StorageResult<Vec<action::Model>> {
+        let mut out = Vec::with_capacity(actions.len());
         for model in actions {
-            model.insert(&w.txn).await?;
+            out.push(model.insert(&w.txn).await?);
         }
-        Ok(())
+        Ok(out)
     }
 }
 
@@ -316,6 +342,70 @@ fn tags_insert(
         value: Set(value.clone()),
     });
     Some(task_tag::Entity::insert_many(rows))
+}
+
+/// The due-time columns of an in-place update, computed in SQL from the values it writes
+/// and, for the fields it leaves alone, the row's own (see `task::Model`).
+fn due_columns(c: &TaskChanges) -> Vec<(task::Column, SimpleExpr)> {
+    use task::Column as C;
+    let now = ms(c.lifecycle.updated);
+    let null = || Expr::value(Option::<i64>::None);
+    let status: SimpleExpr = match &c.status {
+        Some(s) => Expr::value(s.clone()),
+        None => Expr::col(C::Status).into(),
+    };
+    let opt_i32 = |given: Option<Option<i32>>, col: C| -> SimpleExpr {
+        match given {
+            Some(v) => Expr::value(v),
+            None => Expr::col(col).into(),
+        }
+    };
+    // Any write counts as an update: staleness is due `stale_timeout` from now.
+    let stale_timeout = opt_i32(c.stale_timeout, C::StaleTimeout);
+    let stale_due = Expr::case(
+        status.clone().is_in(NOT_STALING).or(stale_timeout.clone().is_null()),
+        null(),
+    )
+    .finally(Expr::val(now).add(stale_timeout.mul(1000)));
+    let mut out = vec![(C::StaleDue, SimpleExpr::Case(Box::new(stale_due)))];
+    // max_runtime counts from start_time while running; recomputed when any of them changes.
+    let start: Option<SimpleExpr> = match (c.start_time, c.lifecycle.start_if_unset) {
+        (Some(given), _) => Some(Expr::value(given.map(ms))),
+        (None, Some(_)) => Some(Expr::col(C::StartMs).if_null(now)),
+        (None, None) => None,
+    };
+    if let Some(start) = &start {
+        out.push((C::StartMs, start.clone()));
+    }
+    if c.status.is_some() || c.max_runtime.is_some() || start.is_some() {
+        let start = start.unwrap_or_else(|| Expr::col(C::StartMs).into());
+        let max_runtime = opt_i32(c.max_runtime, C::MaxRuntime);
+        let runtime_due = Expr::case(
+            Expr::col(C::RuntimeFired)
+                .eq(true)
+                .or(status.is_not_in(RUNNING))
+                .or(max_runtime.clone().is_null())
+                .or(start.clone().is_null()),
+            null(),
+        )
+        .finally(start.add(max_runtime.mul(1000)));
+        out.push((C::RuntimeDue, SimpleExpr::Case(Box::new(runtime_due))));
+    }
+    out
+}
+
+/// Writes a task's alerting state inside the caller's transaction.
+pub async fn set_task_alerts(
+    conn: &impl ConnectionTrait,
+    id: &str,
+    alerts: Option<serde_json::Value>,
+) -> StorageResult<()> {
+    task::Entity::update_many()
+        .col_expr(task::Column::Alerts, Expr::value(alerts))
+        .filter(task::Column::Id.eq(id))
+        .exec(conn)
+        .await?;
+    Ok(())
 }
 
 fn list_query(project_id: i64, f: &TaskFilter, seek: &Seek, limit: u64) -> Select<task::Entity> {
@@ -386,7 +476,7 @@ impl Store {
 }
 
 /// The columns `decode_task` reads, in its order.
-const TASK_COLUMNS: [task::Column; 19] = {
+pub const TASK_COLUMNS: [task::Column; 27] = {
     use task::Column as C;
     [
         C::Id,
@@ -408,18 +498,26 @@ const TASK_COLUMNS: [task::Column; 19] = {
         C::MonitorId,
         C::Created,
         C::Updated,
+        C::PriorValue,
+        C::PriorValueMax,
+        C::PriorStatus,
+        C::Alerts,
+        C::StaleDue,
+        C::StartMs,
+        C::RuntimeDue,
+        C::RuntimeFired,
     ]
 };
 
 /// A select of whole tasks, for `decode_task`.
-pub(super) fn select_tasks() -> Select<task::Entity> {
+pub fn select_tasks() -> Select<task::Entity> {
     task::Entity::find().select_only().columns(TASK_COLUMNS)
 }
 
 /// Decodes a row of `select_tasks` by position. sea-orm's derived decoding looks every column
 /// up by a name it formats, and formats an error message for every NULL it meets (most task
 /// columns are NULL): a sixth of a list request went there.
-pub(super) fn decode_task(row: &QueryResult) -> Result<task::Model, DbErr> {
+pub fn decode_task(row: &QueryResult) -> Result<task::Model, DbErr> {
     use sea_orm::sqlx::Row;
     macro_rules! decode {
         ($row:expr) => {
@@ -445,6 +543,14 @@ pub(super) fn decode_task(row: &QueryResult) -> Result<task::Model, DbErr> {
                     monitor_id: r.try_get(16)?,
                     created: r.try_get(17)?,
                     updated: r.try_get(18)?,
+                    prior_value: r.try_get(19)?,
+                    prior_value_max: r.try_get(20)?,
+                    prior_status: r.try_get(21)?,
+                    alerts: r.try_get(22)?,
+                    stale_due: r.try_get(23)?,
+                    start_ms: r.try_get(24)?,
+                    runtime_due: r.try_get(25)?,
+                    runtime_fired: r.try_get(26)?,
                 })
             })()
         };

@@ -2,7 +2,10 @@
 
 pub mod action;
 pub mod api_key;
+pub mod delivery;
+pub mod delivery_attempt;
 pub mod organization;
 pub mod project;
 pub mod task;
 pub mod task_tag;
+pub mod webhook;

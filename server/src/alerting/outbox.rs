@@ -1,0 +1,115 @@
+//! The outbox: what a fired point writes, in the transaction of the write that fired it.
+
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use chrono::{DateTime, SecondsFormat, Utc};
+use sea_orm::{ConnectionTrait, DatabaseTransaction, QueryResult, Set};
+use serde_json::json;
+
+use super::state::{Fired, evaluate_row, prior_snapshot, snapshot};
+use super::trigger::Change;
+use crate::storage::batch::{AfterFuture, AfterWrite};
+use crate::storage::deliveries::{PENDING, insert_deliveries};
+use crate::storage::entities::{delivery, task};
+use crate::storage::tasks::{decode_task, ms, set_task_alerts};
+use crate::storage::{StorageResult, Store};
+
+/// The `type` of task events.
+pub const TASK_TRIGGERED: &str = "task.triggered";
+
+/// The delivery rows for points that fired on `row` at `now`: one per point, due at once.
+pub fn deliveries_for(
+    row: &task::Model,
+    fired: Vec<Fired>,
+    now: DateTime<Utc>,
+) -> Vec<delivery::ActiveModel> {
+    let mut snapshot = row.clone();
+    snapshot.alerts = None;
+    fired
+        .into_iter()
+        .map(|f| {
+            let id = ulid::Ulid::new().to_string();
+            delivery::ActiveModel {
+                event_id: Set(format!("evt_{id}")),
+                id: Set(id),
+                project_id: Set(row.project_id),
+                task_id: Set(row.id.clone()),
+                action_id: Set(Some(f.action.id)),
+                trigger: Set(f.point),
+                integration: Set(f.action.integration.clone()),
+                payload: Set(json!({
+                    "type": TASK_TRIGGERED,
+                    "timestamp": now.to_rfc3339_opts(SecondsFormat::Micros, true),
+                    "task": snapshot,
+                    "action": f.action,
+                })),
+                status: Set(PENDING.to_owned()),
+                attempt_count: Set(0),
+                next_attempt_ms: Set(ms(now)),
+                lease_until: Set(None),
+                last_error: Set(None),
+                created: Set(now),
+                updated: Set(now),
+            }
+        })
+        .collect()
+}
+
+/// Evaluates `change` on a row that is already written, and writes what follows in the
+/// same transaction: the alerts' new marks and a delivery per fired point. Returns how many
+/// deliveries were queued.
+pub async fn record_change(
+    conn: &impl ConnectionTrait,
+    row: &mut task::Model,
+    change: Change,
+    now: DateTime<Utc>,
+) -> StorageResult<usize> {
+    let (fired, moved) = evaluate_row(row, change);
+    if moved {
+        set_task_alerts(conn, &row.id, row.alerts.clone()).await?;
+    }
+    let count = fired.len();
+    insert_deliveries(conn, deliveries_for(row, fired, now)).await?;
+    Ok(count)
+}
+
+/// The evaluation of an in-place update (`storage::batch::AfterWrite`): the update records
+/// the state before it on the row, so before and after come from the returned row alone,
+/// and a task without actions is done after reading one column.
+#[derive(Default)]
+pub struct OnUpdate {
+    queued: AtomicBool,
+}
+
+impl OnUpdate {
+    /// Whether a run queued deliveries (then wake the dispatcher once committed).
+    pub fn queued(&self) -> bool {
+        self.queued.load(Ordering::Relaxed)
+    }
+}
+
+impl AfterWrite for OnUpdate {
+    fn run<'a>(&'a self, txn: &'a DatabaseTransaction, row: &'a QueryResult) -> AfterFuture<'a> {
+        Box::pin(async move {
+            let alerts: Option<serde_json::Value> = row.try_get("", "alerts")?;
+            if alerts.is_none() {
+                return Ok(());
+            }
+            let mut task = decode_task(row)?;
+            let change = Change::Write {
+                before: prior_snapshot(&task),
+                after: snapshot(&task),
+            };
+            let now = task.updated;
+            if record_change(txn, &mut task, change, now).await? > 0 {
+                self.queued.store(true, Ordering::Relaxed);
+            }
+            Ok(())
+        })
+    }
+}
+
+/// Wakes this process's dispatcher (after a commit that queued deliveries).
+pub fn wake(store: &Store) {
+    store.outbox_signal().notify_one();
+}
