@@ -15,8 +15,6 @@ use crate::domain::auth::KeyCache;
 use crate::http::{self, AppState};
 
 pub async fn run(settings: Settings) -> anyhow::Result<()> {
-    // TLS for outgoing web hooks and SMTP: one crypto provider for the process.
-    let _ = rustls::crypto::ring::default_provider().install_default();
     let store = open(&settings).await?;
     let first_key = if store.has_any_key().await? {
         None
@@ -50,9 +48,13 @@ pub async fn run(settings: Settings) -> anyhow::Result<()> {
         ))
     });
     let engine = settings.engine()?;
-    Engine::start(store.clone(), engine, Arc::new(http::present::ApiPresenter {
-        base: public_url.clone(),
-    }))
+    Engine::start(
+        store.clone(),
+        engine,
+        Arc::new(http::present::ApiPresenter {
+            base: public_url.clone(),
+        }),
+    )
     .await?;
     let state = AppState {
         store: store.clone(),

@@ -8,6 +8,7 @@ use crate::support::{Backend, Server, expect, expect_error};
 
 async fn action_crud(backend: Backend) {
     let s = Server::start(backend).await;
+    s.add_webhook("hook-1", "https://hooks.example.com/1").await;
     let t = s.create(json!({"name": "with actions"})).await;
     let tid = t["id"].as_str().unwrap();
     let base = s.url(&format!("/api/default/default/tasks/{tid}/actions/"));
@@ -128,6 +129,7 @@ async fn action_validation(backend: Backend) {
 
 async fn inline_actions_are_transactional(backend: Backend) {
     let s = Server::start(backend).await;
+    s.add_webhook("x", "https://hooks.example.com/x").await;
     let t = s
         .create(json!({"name": "inline", "actions": [
             {"trigger": "success", "integration": "email", "config": {"to": "a@example.com"}}]}))

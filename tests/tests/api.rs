@@ -3,6 +3,7 @@
 mod support;
 
 mod actions;
+mod alerting;
 mod auth;
 mod cli;
 mod client;

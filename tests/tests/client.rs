@@ -15,6 +15,8 @@ use crate::support::{Backend, Server};
 
 async fn task_methods(backend: Backend) {
     let s = Server::start(backend).await;
+    s.add_webhook("hook", "https://hooks.example.com/hook")
+        .await;
     let client = s.sdk();
     let parent = client.create(NewTask::new("parent")).await.unwrap();
     let mut task = client
@@ -469,6 +471,8 @@ async fn generated_client_covers_every_operation(backend: Backend) {
     use ratel_client::generated::types;
 
     let s = Server::start(backend).await;
+    s.add_webhook("hook", "https://hooks.example.com/hook")
+        .await;
     let sdk = s.sdk();
     let api = sdk.api();
     let (org, project) = ("default", "default");
@@ -537,6 +541,66 @@ async fn generated_client_covers_every_operation(backend: Backend) {
         .unwrap()
         .into_inner();
     assert_eq!(got.status, Status::Cancelled);
+    // Web hooks and the delivery log.
+    let hook: types::WebhookRequest =
+        serde_json::from_value(json!({"slug": "gen", "url": "https://hooks.example.com/gen"}))
+            .unwrap();
+    let made = api
+        .webhook_create(org, project, &hook)
+        .await
+        .unwrap()
+        .into_inner();
+    assert!(made.secret.starts_with("whsec_"));
+    let hooks = api.webhook_list(org, project).await.unwrap().into_inner();
+    assert_eq!(hooks.len(), 2);
+    let change: types::PatchedWebhookRequest =
+        serde_json::from_value(json!({"description": "generated"})).unwrap();
+    let changed = api
+        .webhook_partial_update(org, project, "gen", &change)
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(changed.description.as_str(), "generated");
+    let got = api
+        .webhook_get(org, project, "gen")
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(got, changed);
+    let rotated = api
+        .webhook_rotate_secret(org, project, "gen")
+        .await
+        .unwrap()
+        .into_inner();
+    assert_ne!(rotated.secret, made.secret);
+    api.webhook_delete(org, project, "gen").await.unwrap();
+    let fired: types::TaskRequest = serde_json::from_value(json!({"name": "fires",
+        "status": "error", "actions": [{"trigger": "error", "integration": "webhook:hook"}]}))
+    .unwrap();
+    let fired = api
+        .task_create(org, project, None, &fired)
+        .await
+        .unwrap()
+        .into_inner();
+    let log = api
+        .delivery_list(org, project, None, None, None, Some(&fired.id))
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(log.results.len(), 1);
+    let one = api
+        .delivery_get(org, project, &log.results[0].id)
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(one.trigger, "error");
+    let again = api
+        .delivery_retry(org, project, &log.results[0].id)
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(again.status, types::DeliveryStatusEnum::Pending);
+
     // A documented error arrives typed, with its body.
     match api
         .task_get(org, project, "01ARZ3NDEKTSV4RRFFQ69G5FAV")

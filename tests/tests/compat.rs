@@ -50,6 +50,7 @@ fn venv() -> PathBuf {
 async fn official_sdk_and_cli(backend: Backend) {
     let venv = venv();
     let s = Server::start(backend).await;
+    s.add_webhook("hook-1", "https://hooks.example.com/1").await;
     let home = temp_dir();
     let path = format!(
         "{}:{}",

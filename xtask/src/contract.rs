@@ -94,6 +94,13 @@ impl Contract {
         Err(errors.join("\n"))
     }
 
+    /// Checks a document against a named component schema (e.g. `WebhookEvent`, which no
+    /// response carries).
+    pub fn check_schema(&self, name: &str, body: &Value) -> Result<(), String> {
+        let schema = serde_json::json!({ "$ref": format!("#/components/schemas/{name}") });
+        self.validate(&schema, body, name)
+    }
+
     fn validate(&self, schema: &Value, body: &Value, at: &str) -> Result<(), String> {
         self.schemas.validate(schema, body).map_err(|errors| {
             format!(

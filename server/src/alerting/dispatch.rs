@@ -94,7 +94,11 @@ impl Dispatcher {
             }
             let now_ms = ms(Utc::now());
             let lease = now_ms + inner.settings.lease.as_millis() as i64;
-            let claimed = match inner.store.claim_deliveries(now_ms, lease, free as u64).await {
+            let claimed = match inner
+                .store
+                .claim_deliveries(now_ms, lease, free as u64)
+                .await
+            {
                 Ok(claimed) => claimed,
                 Err(err) => {
                     tracing::warn!(error = %err, "claiming deliveries failed");
@@ -144,7 +148,11 @@ impl Inner {
                 None,
             ),
             Outcome::Retry(code, error, retry_after) => {
-                match self.settings.retry_schedule.next_delay(attempts, *retry_after) {
+                match self
+                    .settings
+                    .retry_schedule
+                    .next_delay(attempts, *retry_after)
+                {
                     Some(delay) => (PENDING, *code, Some(error.clone()), Some(delay)),
                     None => (FAILED, *code, Some(error.clone()), None),
                 }
@@ -197,7 +205,8 @@ impl Inner {
     }
 
     async fn send(&self, d: &delivery::Model, at: DateTime<Utc>) -> Outcome {
-        let Some((organization, project)) = self.store.project_slugs(d.project_id).await.ok().flatten()
+        let Some((organization, project)) =
+            self.store.project_slugs(d.project_id).await.ok().flatten()
         else {
             return Outcome::Retry(None, "could not read the project".into(), None);
         };
@@ -208,7 +217,17 @@ impl Inner {
             return Outcome::Final(None, "the event's payload is unreadable".into());
         };
         if d.integration == "email" {
-            return self.email.send(mail(&task, &action, d, &self.presenter, &organization, &project)).await;
+            return self
+                .email
+                .send(mail(
+                    &task,
+                    &action,
+                    d,
+                    &self.presenter,
+                    &organization,
+                    &project,
+                ))
+                .await;
         }
         let Some(slug) = d.integration.strip_prefix("webhook:") else {
             return Outcome::Final(None, format!("unknown integration {}", d.integration));
@@ -216,7 +235,9 @@ impl Inner {
         let endpoint = match self.store.get_webhook(d.project_id, slug).await {
             Ok(Some(endpoint)) => endpoint,
             Ok(None) => return Outcome::Final(None, format!("web hook {slug} does not exist")),
-            Err(err) => return Outcome::Retry(None, format!("could not read the web hook: {err}"), None),
+            Err(err) => {
+                return Outcome::Retry(None, format!("could not read the web hook: {err}"), None);
+            }
         };
         if !endpoint.enabled {
             return Outcome::Final(None, format!("web hook {slug} is disabled"));

@@ -69,8 +69,9 @@ fn transport(url: &str) -> anyhow::Result<AsyncSmtpTransport<Tokio1Executor>> {
                 .port(parsed.port().unwrap_or(25))
                 .tls(Tls::Opportunistic(tls))
         }
-        "smtps" => AsyncSmtpTransport::<Tokio1Executor>::relay(&host)?
-            .port(parsed.port().unwrap_or(465)),
+        "smtps" => {
+            AsyncSmtpTransport::<Tokio1Executor>::relay(&host)?.port(parsed.port().unwrap_or(465))
+        }
         other => anyhow::bail!("smtp_url: unsupported scheme \"{other}\" (smtp or smtps)"),
     };
     if !parsed.username().is_empty() {

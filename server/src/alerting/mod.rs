@@ -58,13 +58,8 @@ impl Engine {
             tracing::warn!("smtp_url is not set: email actions will fail until it is");
         }
         let webhooks = webhook::Sender::new(&settings)?;
-        let dispatcher = dispatch::Dispatcher::new(
-            store.clone(),
-            settings.clone(),
-            webhooks,
-            email,
-            presenter,
-        );
+        let dispatcher =
+            dispatch::Dispatcher::new(store.clone(), settings.clone(), webhooks, email, presenter);
         dispatcher.prepare().await?;
         tokio::spawn(dispatcher.run());
         tokio::spawn(sweep::run(store, settings.sweep_interval));

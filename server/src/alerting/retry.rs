@@ -57,7 +57,10 @@ mod tests {
         assert_eq!(s.0.len(), 7);
         for _ in 0..100 {
             let d = s.next_delay(1, None).unwrap();
-            assert!(d >= Duration::from_secs(4) && d <= Duration::from_secs(6), "{d:?}");
+            assert!(
+                d >= Duration::from_secs(4) && d <= Duration::from_secs(6),
+                "{d:?}"
+            );
             let last = s.next_delay(7, None).unwrap();
             assert!(last >= Duration::from_secs(28_800) && last <= Duration::from_secs(43_200));
         }

@@ -139,9 +139,9 @@ pub fn evaluate(trigger: &Trigger, change: Change, marks: Marks) -> Outcome {
     };
     let value = highest_passed(trigger, false, before.value, after.value, marks.value);
     let percent = highest_passed(trigger, true, before.percent, after.percent, marks.percent);
-    let status = after.status.filter(|now| {
-        before.status != Some(*now) && trigger.points.contains(&Point::Status(*now))
-    });
+    let status = after
+        .status
+        .filter(|now| before.status != Some(*now) && trigger.points.contains(&Point::Status(*now)));
     let new_marks = Marks {
         value: value.or(marks.value),
         percent: percent.or(marks.percent),
@@ -247,7 +247,14 @@ mod tests {
         ];
         for (trigger, before, after, marks, expected) in cases {
             let t = Trigger::parse(trigger).unwrap();
-            let out = evaluate(&t, Change::Write { before: *before, after: *after }, *marks);
+            let out = evaluate(
+                &t,
+                Change::Write {
+                    before: *before,
+                    after: *after,
+                },
+                *marks,
+            );
             assert_eq!(
                 out.fired.as_deref(),
                 *expected,

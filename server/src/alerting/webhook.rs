@@ -55,9 +55,8 @@ struct CheckedResolver;
 impl Resolve for CheckedResolver {
     fn resolve(&self, name: Name) -> Resolving {
         Box::pin(async move {
-            let addrs: Vec<SocketAddr> = tokio::net::lookup_host((name.as_str(), 0))
-                .await?
-                .collect();
+            let addrs: Vec<SocketAddr> =
+                tokio::net::lookup_host((name.as_str(), 0)).await?.collect();
             if let Some(bad) = addrs.iter().find(|a| is_private(a.ip())) {
                 return Err(Box::new(PrivateAddress(bad.ip())) as _);
             }
@@ -260,7 +259,10 @@ mod tests {
         let now = Utc::now();
         let secret = |bytes: &[u8]| {
             use base64::Engine;
-            format!("whsec_{}", base64::engine::general_purpose::STANDARD.encode(bytes))
+            format!(
+                "whsec_{}",
+                base64::engine::general_purpose::STANDARD.encode(bytes)
+            )
         };
         let endpoint = webhook::Model {
             id: 1,

@@ -7,11 +7,11 @@ use sea_orm::Set;
 use serde_json::{Map, Value};
 
 use super::auth::{ProjectScope, valid_slug};
+use super::{DomainError, DomainResult, FieldError, tasks};
 use crate::alerting::state::{Alert, alerts_of};
 use crate::alerting::trigger::Trigger;
-use crate::storage::tasks::set_task_alerts;
-use super::{DomainError, DomainResult, FieldError, tasks};
 use crate::storage::entities::action;
+use crate::storage::tasks::set_task_alerts;
 use crate::storage::{Store, WriteTxn};
 
 pub const MAX_EMAIL_RECIPIENTS: usize = 5;

@@ -27,7 +27,9 @@ pub async fn list(
     cursor: Option<String>,
     page_size: Option<u64>,
 ) -> DomainResult<DeliveryPage> {
-    let page_size = page_size.unwrap_or(DEFAULT_PAGE_SIZE).clamp(1, MAX_PAGE_SIZE);
+    let page_size = page_size
+        .unwrap_or(DEFAULT_PAGE_SIZE)
+        .clamp(1, MAX_PAGE_SIZE);
     let seek = match &cursor {
         Some(c) => cursor::decode(c)?,
         None => Seek::First,

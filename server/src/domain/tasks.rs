@@ -7,16 +7,16 @@ use chrono::{DateTime, SubsecRound, TimeDelta, Utc};
 use serde_json::Value;
 
 use super::actions::{self, ActionInput};
-use crate::alerting::outbox::{OnUpdate, deliveries_for, wake};
-use crate::alerting::state::{Alert, alerts_of, evaluate_all, set_alerts, snapshot};
-use crate::alerting::trigger::{Change, Snapshot};
-use crate::storage::deliveries::insert_deliveries;
-use crate::storage::tasks::ms;
 use super::auth::ProjectScope;
 use super::cursor;
 use super::input::Nullable;
 use super::{DomainError, DomainResult};
+use crate::alerting::outbox::{OnUpdate, deliveries_for, wake};
+use crate::alerting::state::{Alert, alerts_of, evaluate_all, set_alerts, snapshot};
+use crate::alerting::trigger::{Change, Snapshot};
+use crate::storage::deliveries::insert_deliveries;
 use crate::storage::entities::task;
+use crate::storage::tasks::ms;
 use crate::storage::tasks::{Lifecycle, Seek, TaskChanges, TaskFilter};
 use crate::storage::{Store, WriteTxn};
 
@@ -567,8 +567,8 @@ async fn update(
     }
     apply_lifecycle(&mut row, &lifecycle(&patch, now));
     recompute_due(&mut row);
-    let added = actions::insert_all(store, &w, &row.id, std::mem::take(&mut patch.actions), now)
-        .await?;
+    let added =
+        actions::insert_all(store, &w, &row.id, std::mem::take(&mut patch.actions), now).await?;
     let deliveries = evaluate_write(&mut row, before, added, now);
     let row = store
         .update_task(&w, row, patch.tags.as_ref().filter(|_| tags_changed))

@@ -11,8 +11,8 @@ use super::input::WebhookPatch;
 use super::tasks::now;
 use super::{DomainError, DomainResult};
 use crate::storage::StorageError;
-use crate::storage::entities::webhook;
 use crate::storage::Store;
+use crate::storage::entities::webhook;
 
 /// How long the secret before a rotation keeps signing.
 pub const ROTATION_OVERLAP: TimeDelta = TimeDelta::hours(24);

@@ -8,8 +8,8 @@
 
 use sea_orm::sea_query::{Expr, ExprTrait};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseBackend, EntityTrait,
-    FromQueryResult, QueryFilter, QueryOrder, QuerySelect, Set, Statement, Value,
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseBackend, EntityTrait, FromQueryResult,
+    QueryFilter, QueryOrder, QuerySelect, Set, Statement, Value,
 };
 
 use super::entities::{delivery, delivery_attempt, organization, project};
@@ -102,7 +102,10 @@ impl Store {
     pub async fn release_all_leases(&self) -> StorageResult<u64> {
         let w = self.begin_write().await?;
         let res = delivery::Entity::update_many()
-            .col_expr(delivery::Column::LeaseUntil, Expr::value(Option::<i64>::None))
+            .col_expr(
+                delivery::Column::LeaseUntil,
+                Expr::value(Option::<i64>::None),
+            )
             .filter(delivery::Column::LeaseUntil.is_not_null())
             .exec(&w.txn)
             .await?;
@@ -143,8 +146,14 @@ impl Store {
                 delivery::Column::AttemptCount,
                 Expr::col(delivery::Column::AttemptCount).add(1),
             )
-            .col_expr(delivery::Column::NextAttemptMs, Expr::value(a.next_attempt_ms))
-            .col_expr(delivery::Column::LeaseUntil, Expr::value(Option::<i64>::None))
+            .col_expr(
+                delivery::Column::NextAttemptMs,
+                Expr::value(a.next_attempt_ms),
+            )
+            .col_expr(
+                delivery::Column::LeaseUntil,
+                Expr::value(Option::<i64>::None),
+            )
             .col_expr(delivery::Column::LastError, Expr::value(a.error))
             .col_expr(delivery::Column::Updated, Expr::value(a.at))
             .filter(delivery::Column::Id.eq(id))
@@ -187,7 +196,10 @@ impl Store {
         delivery::Entity::update_many()
             .col_expr(delivery::Column::Status, Expr::value(FAILED))
             .col_expr(delivery::Column::LastError, Expr::value(reason))
-            .col_expr(delivery::Column::LeaseUntil, Expr::value(Option::<i64>::None))
+            .col_expr(
+                delivery::Column::LeaseUntil,
+                Expr::value(Option::<i64>::None),
+            )
             .col_expr(delivery::Column::Updated, Expr::value(now))
             .filter(delivery::Column::Id.is_in(ids.clone()))
             .exec(&w.txn)
@@ -273,10 +285,19 @@ impl Store {
         now_ms: i64,
     ) -> StorageResult<Option<delivery::Model>> {
         let w = self.begin_write().await?;
+        // A delivery being attempted right now keeps its lease: it is not sent twice.
+        let lease = Expr::case(
+            Expr::col(delivery::Column::LeaseUntil).gt(now_ms),
+            Expr::col(delivery::Column::LeaseUntil),
+        )
+        .finally(Expr::value(Option::<i64>::None));
         let res = delivery::Entity::update_many()
             .col_expr(delivery::Column::Status, Expr::value(PENDING))
             .col_expr(delivery::Column::NextAttemptMs, Expr::value(now_ms))
-            .col_expr(delivery::Column::LeaseUntil, Expr::value(Option::<i64>::None))
+            .col_expr(
+                delivery::Column::LeaseUntil,
+                sea_orm::sea_query::SimpleExpr::Case(Box::new(lease)),
+            )
             .col_expr(
                 delivery::Column::Updated,
                 Expr::value(crate::domain::tasks::now()),

@@ -276,8 +276,13 @@ impl MigrationTrait for Initial {
 
 /// The alerting engine: evaluation state on tasks, web hook endpoints, and the outbox
 /// (deliveries and their attempts).
-#[derive(DeriveMigrationName)]
 struct Alerting;
+
+impl MigrationName for Alerting {
+    fn name(&self) -> &str {
+        "m0002_alerting"
+    }
+}
 
 #[derive(DeriveIden)]
 enum TaskAlerting {
@@ -352,7 +357,9 @@ impl MigrationTrait for Alerting {
             big_integer_null(TaskAlerting::StaleDue),
             big_integer_null(TaskAlerting::StartMs),
             big_integer_null(TaskAlerting::RuntimeDue),
-            boolean(TaskAlerting::RuntimeFired).default(false).to_owned(),
+            boolean(TaskAlerting::RuntimeFired)
+                .default(false)
+                .to_owned(),
         ];
         for mut column in columns {
             m.alter_table(
@@ -442,7 +449,10 @@ impl MigrationTrait for Alerting {
                 vec![Delivery::Status, Delivery::NextAttemptMs],
             ),
             // The delivery log: newest first per project, optionally per task or status.
-            ("ix_delivery_project", vec![Delivery::ProjectId, Delivery::Id]),
+            (
+                "ix_delivery_project",
+                vec![Delivery::ProjectId, Delivery::Id],
+            ),
             (
                 "ix_delivery_task",
                 vec![Delivery::ProjectId, Delivery::TaskId, Delivery::Id],

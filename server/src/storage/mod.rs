@@ -16,9 +16,9 @@ pub mod lookup;
 pub mod migration;
 pub mod sweeps;
 pub mod tasks;
-pub mod webhooks;
 #[cfg(test)]
 mod test_support;
+pub mod webhooks;
 
 use std::sync::Arc;
 use std::time::Duration;

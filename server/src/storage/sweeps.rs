@@ -35,7 +35,12 @@ impl Sweep {
 
 impl Store {
     /// Up to `limit` tasks due at `now_ms`, earliest first.
-    pub async fn due_tasks(&self, sweep: Sweep, now_ms: i64, limit: u64) -> StorageResult<Vec<Due>> {
+    pub async fn due_tasks(
+        &self,
+        sweep: Sweep,
+        now_ms: i64,
+        limit: u64,
+    ) -> StorageResult<Vec<Due>> {
         let col = sweep.column();
         let rows: Vec<(String, i64)> = task::Entity::find()
             .select_only()
@@ -99,8 +104,8 @@ impl Store {
             }
         }
         update.returning(Query::returning().columns(TASK_COLUMNS));
-        let rows = sea_orm::ConnectionTrait::query_all_raw(&w.txn, self.backend().build(&update))
-            .await?;
+        let rows =
+            sea_orm::ConnectionTrait::query_all_raw(&w.txn, self.backend().build(&update)).await?;
         Ok(rows.first().map(decode_task).transpose()?)
     }
 }

@@ -229,9 +229,9 @@ impl Store {
         }
         // What the alerting engine compares: SET expressions read the row as it was.
         q = q
-            .col_expr(C::PriorValue, Expr::col(C::Value).into())
-            .col_expr(C::PriorValueMax, Expr::col(C::ValueMax).into())
-            .col_expr(C::PriorStatus, Expr::col(C::Status).into());
+            .col_expr(C::PriorValue, Expr::col(C::Value))
+            .col_expr(C::PriorValueMax, Expr::col(C::ValueMax))
+            .col_expr(C::PriorStatus, Expr::col(C::Status));
         for (col, expr) in due {
             q = q.col_expr(col, expr);
         }
@@ -352,18 +352,21 @@ fn due_columns(c: &TaskChanges) -> Vec<(task::Column, SimpleExpr)> {
     let null = || Expr::value(Option::<i64>::None);
     let status: SimpleExpr = match &c.status {
         Some(s) => Expr::value(s.clone()),
-        None => Expr::col(C::Status).into(),
+        None => Expr::col(C::Status),
     };
     let opt_i32 = |given: Option<Option<i32>>, col: C| -> SimpleExpr {
         match given {
             Some(v) => Expr::value(v),
-            None => Expr::col(col).into(),
+            None => Expr::col(col),
         }
     };
     // Any write counts as an update: staleness is due `stale_timeout` from now.
     let stale_timeout = opt_i32(c.stale_timeout, C::StaleTimeout);
     let stale_due = Expr::case(
-        status.clone().is_in(NOT_STALING).or(stale_timeout.clone().is_null()),
+        status
+            .clone()
+            .is_in(NOT_STALING)
+            .or(stale_timeout.clone().is_null()),
         null(),
     )
     .finally(Expr::val(now).add(stale_timeout.mul(1000)));
@@ -378,7 +381,7 @@ fn due_columns(c: &TaskChanges) -> Vec<(task::Column, SimpleExpr)> {
         out.push((C::StartMs, start.clone()));
     }
     if c.status.is_some() || c.max_runtime.is_some() || start.is_some() {
-        let start = start.unwrap_or_else(|| Expr::col(C::StartMs).into());
+        let start = start.unwrap_or_else(|| Expr::col(C::StartMs));
         let max_runtime = opt_i32(c.max_runtime, C::MaxRuntime);
         let runtime_due = Expr::case(
             Expr::col(C::RuntimeFired)

@@ -54,5 +54,13 @@ pub fn new_task(id: &str, project_id: i64) -> task::Model {
         monitor_id: None,
         created: now,
         updated: now,
+        prior_value: None,
+        prior_value_max: None,
+        prior_status: None,
+        alerts: None,
+        stale_due: None,
+        start_ms: None,
+        runtime_due: None,
+        runtime_fired: false,
     }
 }

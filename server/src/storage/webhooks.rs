@@ -29,7 +29,10 @@ impl Store {
     }
 
     /// Inserts a web hook; a duplicate slug is `StorageError::Conflict`.
-    pub async fn insert_webhook(&self, model: webhook::ActiveModel) -> StorageResult<webhook::Model> {
+    pub async fn insert_webhook(
+        &self,
+        model: webhook::ActiveModel,
+    ) -> StorageResult<webhook::Model> {
         let w = self.begin_write().await?;
         let row = model.insert(&w.txn).await?;
         w.commit().await?;

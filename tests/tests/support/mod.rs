@@ -9,6 +9,8 @@ use std::sync::OnceLock;
 use reqwest::{Method, RequestBuilder, Response};
 use serde_json::Value;
 
+pub mod receiver;
+
 pub const PG_ADMIN_URL: &str = "postgres://postgres@127.0.0.1:5432/postgres";
 
 #[derive(Clone, Copy, Debug)]
@@ -153,6 +155,23 @@ impl Server {
         Self::spawn(TestDb::new(backend).await, &[], Stdio::inherit(), env)
     }
 
+    /// Starts a server on an existing database, with extra environment.
+    pub fn start_on_with_env(db: TestDb, env: &[(&str, &str)]) -> Self {
+        Self::spawn(db, &[], Stdio::inherit(), env)
+    }
+
+    /// A second server on the same database (a replica); it owns no database.
+    pub fn replica(&self, env: &[(&str, &str)]) -> Self {
+        let db = TestDb {
+            url: self.db().url.clone(),
+            pg_name: None,
+            _dir: None,
+        };
+        let mut replica = Self::spawn(db, &[], Stdio::inherit(), env);
+        replica.key = self.key.clone();
+        replica
+    }
+
     /// Starts a server whose logs (stderr) go to `log`, with extra environment.
     pub fn start_logging(db: TestDb, log: &std::path::Path, env: &[(&str, &str)]) -> Self {
         let file = std::fs::File::create(log).expect("log file");
@@ -276,6 +295,26 @@ impl Server {
             .await
             .unwrap();
         expect(resp, 200).await
+    }
+
+    /// Kills the server with SIGKILL (no chance to finish anything); returns the database.
+    pub fn kill9(mut self) -> TestDb {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        self.db.take().expect("database")
+    }
+
+    /// Registers a web hook endpoint in the default project (for actions that name it);
+    /// returns its signing secret.
+    pub async fn add_webhook(&self, slug: &str, url: &str) -> String {
+        let resp = self
+            .req(Method::POST, &self.url("/api/default/default/webhooks/"))
+            .json(&serde_json::json!({"slug": slug, "url": url}))
+            .send()
+            .await
+            .unwrap();
+        let body = expect(resp, 201).await;
+        body["secret"].as_str().expect("secret").to_owned()
     }
 
     /// Sends SIGTERM.
