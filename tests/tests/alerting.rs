@@ -437,6 +437,7 @@ async fn gone_disables_and_redirects_are_not_followed(backend: Backend) {
 }
 
 async fn private_addresses_are_refused_by_default(backend: Backend) {
+    // Also: no smtp_url, so an email action fails with that reason.
     let s = Server::start_with_env(backend, &[("RATEL_DELIVERY_RETRY_SCHEDULE", "0.1")]).await;
     let receiver = Receiver::start(Answer::Status(200)).await;
     add_webhook(&s, "local", &receiver.url()).await;
@@ -667,7 +668,120 @@ async fn a_crash_loses_no_committed_event(backend: Backend) {
     );
 }
 
+/// A real SMTP server (aiosmtpd, in the tests' virtualenv) that records what it accepts.
+struct SmtpSink {
+    child: std::process::Child,
+    port: u16,
+    out: std::path::PathBuf,
+    _dir: crate::support::TempDir,
+}
+
+impl SmtpSink {
+    fn start() -> SmtpSink {
+        use std::io::BufRead;
+        let dir = crate::support::temp_dir();
+        let out = dir.0.join("mail.jsonl");
+        let script = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("compat/smtp_sink.py");
+        let mut child = std::process::Command::new(crate::compat::venv().join("bin/python"))
+            .arg(script)
+            .arg(&out)
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+            .expect("the SMTP sink starts");
+        let stdout = child.stdout.take().unwrap();
+        let line = std::io::BufReader::new(stdout)
+            .lines()
+            .next()
+            .unwrap()
+            .unwrap();
+        let port = line.strip_prefix("listening on ").unwrap().parse().unwrap();
+        SmtpSink {
+            child,
+            port,
+            out,
+            _dir: dir,
+        }
+    }
+
+    fn messages(&self) -> Vec<Value> {
+        std::fs::read_to_string(&self.out)
+            .unwrap_or_default()
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect()
+    }
+}
+
+impl Drop for SmtpSink {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+async fn email_one_message_per_event(backend: Backend) {
+    let smtp = SmtpSink::start();
+    let url = format!("smtp://127.0.0.1:{}", smtp.port);
+    let env = [
+        ("RATEL_SMTP_URL", url.as_str()),
+        ("RATEL_MAIL_FROM", "Ratel <ratel@example.com>"),
+        ("RATEL_DELIVERY_RETRY_SCHEDULE", "0.2,0.2,0.2"),
+    ];
+    let s = Server::start_with_env(backend, &env).await;
+    let task = s
+        .create(json!({"name": "nightly-export", "status": "processing", "value": 10, "actions": [
+            {"trigger": "error", "integration": "email", "config": {"to": "ops@example.com, dev@example.com"}},
+            {"trigger": "error", "integration": "email", "config": {"to": "tempfail@example.com"}},
+            {"trigger": "error", "integration": "email", "config": {"to": "reject@example.com"}},
+        ]}))
+        .await;
+    let id = task["id"].as_str().unwrap();
+    s.patch(id, json!({"status": "error"})).await;
+    let rows = wait_deliveries(&s, "", |rows| {
+        rows.len() == 3 && rows.iter().all(|r| r["status"] != "pending")
+    })
+    .await;
+    let mut outcome: Vec<(i64, String)> = rows
+        .iter()
+        .map(|r| {
+            (
+                r["attempt_count"].as_i64().unwrap(),
+                r["status"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect();
+    outcome.sort();
+    // Delivered at once; a 550 fails at once; two 451s are retried, then delivered.
+    assert_eq!(
+        outcome,
+        [
+            (1, "delivered".into()),
+            (1, "failed".into()),
+            (3, "delivered".into())
+        ]
+    );
+    let failed = rows.iter().find(|r| r["status"] == "failed").unwrap();
+    assert!(
+        failed["last_error"].as_str().unwrap().contains("550"),
+        "{failed}"
+    );
+    let mail = smtp.messages();
+    assert_eq!(mail.len(), 2, "{mail:?}");
+    let both = mail
+        .iter()
+        .find(|m| m["to"].as_array().unwrap().len() == 2)
+        .unwrap();
+    assert_eq!(both["from"], "ratel@example.com");
+    assert_eq!(both["to_header"], "ops@example.com, dev@example.com");
+    assert_eq!(both["subject"], "[Ratel] nightly-export: error (error)");
+    let data = both["body"].as_str().unwrap();
+    assert!(data.contains(&format!("/a/default/tasks/{id}/")), "{data}");
+    assert!(data.contains(&format!("/public/tasks/{id}/")), "{data}");
+    assert!(data.contains("Progress: 10 of 100 (10%)"), "{data}");
+}
+
 on_both_backends!(
+    email_one_message_per_event,
     webhook_endpoints_and_secrets,
     each_point_fires_once_signed,
     retries_follow_the_schedule_and_give_up,

@@ -7,7 +7,7 @@ mod alerting;
 mod auth;
 mod cli;
 mod client;
-mod compat;
+pub mod compat;
 mod errors;
 mod pagination;
 mod service;

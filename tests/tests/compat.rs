@@ -8,8 +8,9 @@ use std::sync::OnceLock;
 use crate::on_both_backends;
 use crate::support::{Backend, Server, temp_dir};
 
-/// Creates (once per run) a virtualenv under target/ with the pinned SDK and CLI.
-fn venv() -> PathBuf {
+/// Creates (once per run) a virtualenv under target/ with the pinned SDK and CLI (and the
+/// test SMTP server).
+pub fn venv() -> PathBuf {
     static VENV: OnceLock<PathBuf> = OnceLock::new();
     VENV.get_or_init(|| {
         let root = Path::new(env!("CARGO_MANIFEST_DIR"));
