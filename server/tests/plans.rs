@@ -2,6 +2,7 @@
 //! SQLite and on PostgreSQL. Run with `--nocapture` to see the plans.
 
 use chrono::{TimeZone, Utc};
+use ratel_server::storage::sweeps::Sweep;
 use ratel_server::storage::tasks::{Seek, TaskFilter};
 use ratel_server::storage::{DbSettings, Store};
 use sea_orm::ConnectionTrait;
@@ -77,7 +78,34 @@ fn cases() -> Vec<(&'static str, TaskFilter, Seek)> {
     ]
 }
 
+/// The background jobs' queries: the sweeps' due tasks and the dispatcher's claim.
+fn background(store: &Store) -> Vec<(&'static str, &'static str, sea_orm::Statement)> {
+    vec![
+        ("stale sweep", "task", store.due_statement(Sweep::Stale, 1)),
+        (
+            "max_runtime sweep",
+            "task",
+            store.due_statement(Sweep::MaxRuntime, 1),
+        ),
+        (
+            "delivery claim",
+            "delivery",
+            store.claim_statement(1, 2, 64),
+        ),
+    ]
+}
+
 async fn check(store: &Store, uses_index: impl Fn(&str) -> bool) {
+    for (label, table, stmt) in background(store) {
+        let plan = store.explain(stmt).await.unwrap();
+        println!("{label}:\n  {}", plan.join("\n  "));
+        let lines: Vec<&String> = plan.iter().filter(|l| l.contains(table)).collect();
+        assert!(!lines.is_empty(), "{label}: {plan:?}");
+        assert!(
+            lines.iter().all(|l| uses_index(l)),
+            "{label}: a table is scanned without an index: {plan:?}"
+        );
+    }
     for (label, filter, seek) in cases() {
         let plan = store
             .explain(store.list_statement(1, &filter, &seek, 100))

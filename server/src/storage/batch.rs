@@ -450,6 +450,65 @@ mod tests {
         store.close().await;
     }
 
+    /// An `after` that appends "h" to the task's queue, as the alerting engine rewrites a row
+    /// it has just updated.
+    struct Append;
+
+    impl AfterWrite for Append {
+        fn run<'a>(
+            &'a self,
+            txn: &'a DatabaseTransaction,
+            row: &'a QueryResult,
+        ) -> AfterFuture<'a> {
+            Box::pin(async move {
+                let id: String = row.try_get("", "id")?;
+                txn.execute_raw(Statement::from_sql_and_values(
+                    sea_orm::DatabaseBackend::Sqlite,
+                    "UPDATE task SET queue = COALESCE(queue, '') || 'h' WHERE id = ?",
+                    [id.into()],
+                ))
+                .await?;
+                Ok(())
+            })
+        }
+    }
+
+    #[tokio::test]
+    async fn a_later_job_on_the_same_row_sees_the_earlier_after() {
+        let (store, _dir) = sqlite_store().await;
+        let a = store.ensure_project("org", "a").await.unwrap();
+        for id in ["T1", "T2"] {
+            store
+                .create_task(new_task(id, a), &tags(&[]))
+                .await
+                .unwrap();
+        }
+        let with_after = |id: &str, value| {
+            let mut job = store.update_job(a, id, set_value(value));
+            job.after = Some(Arc::new(Append));
+            job
+        };
+        let jobs = vec![with_after("T1", 1), with_after("T2", 1), with_after("T1", 2)];
+        let (results, stats) = run_as_one_batch(&store, jobs).await;
+        assert_eq!(stats.batches(), 1);
+        let queues: Vec<Option<String>> = results
+            .into_iter()
+            .map(|r| r.unwrap().unwrap().queue)
+            .collect();
+        // The third job ran after the first one's `after`; T2 shared the first segment.
+        assert_eq!(queues, [None, None, Some("h".to_owned())]);
+        let t1 = task::Entity::find_by_id("T1").one(store.conn()).await;
+        assert_eq!(t1.unwrap().unwrap().queue.as_deref(), Some("hh"));
+        assert_eq!(
+            segments(&[&with_after("X", 1), &with_after("Y", 1), &with_after("X", 1)])
+                .iter()
+                .map(|s| s.len())
+                .collect::<Vec<_>>(),
+            [2, 1]
+        );
+        store.close().await;
+    }
+
     #[tokio::test]
     async fn a_failing_job_fails_alone_and_leaves_nothing_behind() {
         let (store, _dir) = sqlite_store().await;

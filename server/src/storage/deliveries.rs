@@ -69,6 +69,18 @@ impl Store {
         lease_until: i64,
         limit: u64,
     ) -> StorageResult<Vec<delivery::Model>> {
+        let stmt = self.claim_statement(now_ms, lease_until, limit);
+        let w = self.begin_write().await?;
+        let rows = w.txn.query_all_raw(stmt).await?;
+        w.commit().await?;
+        rows.iter()
+            .map(|row| delivery::Model::from_query_result(row, "").map_err(Into::into))
+            .collect()
+    }
+
+    /// The claim: due, pending, not leased (or the lease expired), earliest first; on
+    /// PostgreSQL rows another replica is claiming are skipped, not waited for.
+    pub fn claim_statement(&self, now_ms: i64, lease_until: i64, limit: u64) -> Statement {
         let backend = self.backend();
         let lock = if backend == DatabaseBackend::Postgres {
             " FOR UPDATE SKIP LOCKED"
@@ -81,7 +93,7 @@ impl Store {
              AND (lease_until IS NULL OR lease_until < $2) \
              ORDER BY next_attempt_ms LIMIT $3{lock}) RETURNING *"
         );
-        let stmt = Statement::from_sql_and_values(
+        Statement::from_sql_and_values(
             backend,
             placeholders(backend, &sql),
             [
@@ -89,13 +101,7 @@ impl Store {
                 Value::from(now_ms),
                 Value::from(limit as i64),
             ],
-        );
-        let w = self.begin_write().await?;
-        let rows = w.txn.query_all_raw(stmt).await?;
-        w.commit().await?;
-        rows.iter()
-            .map(|row| delivery::Model::from_query_result(row, "").map_err(Into::into))
-            .collect()
+        )
     }
 
     /// Forgets every lease (SQLite at start: no other process can hold one).
