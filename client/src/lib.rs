@@ -21,12 +21,15 @@
 
 #![warn(missing_docs)]
 
+mod alerting;
 mod client;
 mod config;
 mod error;
 mod list;
 mod task;
 mod track;
+
+pub mod webhook;
 
 #[allow(
     clippy::all,
@@ -38,6 +41,7 @@ mod track;
 #[rustfmt::skip]
 pub mod generated;
 
+pub use alerting::{DeliveryFilter, NewWebhook};
 pub use client::{Client, RetryPolicy};
 pub use config::{Config, ProjectKey};
 pub use error::{Error, FieldError};

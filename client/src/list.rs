@@ -44,7 +44,7 @@ pub struct TaskPager {
     done: bool,
 }
 
-fn cursor_of(url: &str) -> Option<String> {
+pub(crate) fn cursor_of(url: &str) -> Option<String> {
     let url = reqwest::Url::parse(url).ok()?;
     url.query_pairs()
         .find(|(k, _)| k == "cursor")

@@ -6,6 +6,10 @@ use std::process::ExitCode;
 
 use clap::{Args, Parser, Subcommand};
 
+use crate::domain::DomainError;
+use crate::domain::input::WebhookPatch;
+use crate::domain::webhooks;
+
 use crate::config::{LogFormat, Overrides, Settings};
 use crate::domain::{auth, keys};
 use crate::storage::Store;
@@ -77,6 +81,20 @@ enum Admin {
     RevokeKey {
         #[arg(value_name = "KEY_ID")]
         key_id: i64,
+    },
+    /// Register a web hook endpoint for `webhook:<slug>` actions (creating the organization
+    /// and project when missing). Its signing secret is printed once, as the last line.
+    CreateWebhook {
+        #[arg(long)]
+        org: String,
+        #[arg(long)]
+        project: String,
+        #[arg(long)]
+        slug: String,
+        #[arg(long)]
+        url: String,
+        #[arg(long, default_value = "")]
+        description: String,
     },
 }
 
@@ -206,6 +224,43 @@ async fn run_admin(store: &Store, admin: Admin) -> anyhow::Result<()> {
             );
             println!("revoked key {key_id}");
         }
+        Admin::CreateWebhook {
+            org,
+            project,
+            slug,
+            url,
+            description,
+        } => {
+            let input = WebhookPatch {
+                slug: Some(slug),
+                url: Some(url),
+                description: Some(description),
+                enabled: Some(true),
+            };
+            let hook = webhooks::create_for_admin(store, &org, &project, input)
+                .await
+                .map_err(describe)?;
+            println!(
+                "created web hook {} for {org}/{project} ({}); its secret is shown only once:",
+                hook.slug, hook.url
+            );
+            println!("{}", hook.secret);
+        }
     }
     Ok(())
+}
+
+/// A domain error as one line for the terminal.
+fn describe(err: DomainError) -> anyhow::Error {
+    match err {
+        DomainError::Validation(errors) => anyhow::anyhow!(
+            "{}",
+            errors
+                .iter()
+                .map(|e| format!("{}: {}", e.attr, e.detail))
+                .collect::<Vec<_>>()
+                .join("; ")
+        ),
+        other => anyhow::anyhow!("{other}"),
+    }
 }

@@ -780,7 +780,108 @@ async fn email_one_message_per_event(backend: Backend) {
     assert!(data.contains("Progress: 10 of 100 (10%)"), "{data}");
 }
 
+/// The Rust SDK, `webhook::verify`, the `ratel` CLI and `admin create-webhook`.
+async fn sdk_and_cli(backend: Backend) {
+    let s = Server::start_with_env(backend, FAST).await;
+    let receiver = Receiver::start(Answer::Status(200)).await;
+    let home = crate::support::temp_dir();
+    let out = crate::cli::ratel(&s, &home.0, &["webhooks", "create", "r", &receiver.url()]);
+    assert!(out.status.success(), "{out:?}");
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    let secret = stdout.lines().last().unwrap().trim().to_owned();
+    assert!(secret.starts_with("whsec_"), "{stdout}");
+    let sdk = s.sdk();
+    let hooks = sdk.webhooks().await.unwrap();
+    assert_eq!(hooks.len(), 1);
+    let task = sdk
+        .create(
+            ratel_client::NewTask::new("sdk")
+                .status(ratel_client::Status::Error)
+                .action(ratel_client::Action::webhook("error", "r")),
+        )
+        .await
+        .unwrap();
+    let got = receiver.wait_for(1, WAIT).await;
+    let mut headers = reqwest::header::HeaderMap::new();
+    for (k, v) in &got[0].headers {
+        headers.insert(k.clone(), v.clone());
+    }
+    let event = ratel_client::webhook::verify(&secret, &headers, &got[0].body).unwrap();
+    assert_eq!(event["task"]["id"], task.id());
+    // A rotation: the old secret still verifies the next event (both sign for 24 h).
+    let out = crate::cli::ratel(&s, &home.0, &["webhooks", "rotate-secret", "r"]);
+    let new_secret = String::from_utf8_lossy(&out.stdout).trim().to_owned();
+    assert!(new_secret.starts_with("whsec_") && new_secret != secret);
+    let mut again = task;
+    again.processing().await.unwrap();
+    again.error(None).await.unwrap();
+    let got = receiver.wait_for(2, WAIT).await;
+    let mut headers = reqwest::header::HeaderMap::new();
+    for (k, v) in &got[1].headers {
+        headers.insert(k.clone(), v.clone());
+    }
+    for key in [&secret, &new_secret] {
+        ratel_client::webhook::verify(key, &headers, &got[1].body).unwrap();
+    }
+    let tampered = [&got[1].body[..], b" "].concat();
+    assert!(ratel_client::webhook::verify(&new_secret, &headers, &tampered).is_err());
+
+    wait_deliveries(&s, "?status=delivered", |rows| rows.len() == 2).await;
+    let out = crate::cli::ratel(
+        &s,
+        &home.0,
+        &["deliveries", "list", "--status", "delivered"],
+    );
+    let listing = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert_eq!(listing.lines().count(), 2, "{listing}");
+    let id = listing.split_whitespace().next().unwrap().to_owned();
+    let out = crate::cli::ratel(&s, &home.0, &["deliveries", "show", &id]);
+    let shown: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(shown["attempts"].as_array().unwrap().len(), 1);
+    let out = crate::cli::ratel(&s, &home.0, &["deliveries", "retry", &id]);
+    assert!(out.status.success(), "{out:?}");
+    receiver.wait_for(3, WAIT).await;
+    let detail = sdk.delivery(&id).await.unwrap();
+    assert_eq!(detail.id, id);
+
+    // admin create-webhook creates the org and project when missing; secret last.
+    let (ok, out) = s.admin(&[
+        "create-webhook",
+        "--org",
+        "acme",
+        "--project",
+        "ops",
+        "--slug",
+        "alerts",
+        "--url",
+        "https://hooks.example.com/a",
+    ]);
+    assert!(ok, "{out}");
+    assert!(out.lines().last().unwrap().starts_with("whsec_"), "{out}");
+    let (ok, _) = s.admin(&[
+        "create-webhook",
+        "--org",
+        "acme",
+        "--project",
+        "ops",
+        "--slug",
+        "alerts",
+        "--url",
+        "https://hooks.example.com/a",
+    ]);
+    assert!(!ok, "a duplicate slug is refused");
+    let key = s.create_key("acme", "ops");
+    let resp = s
+        .raw(Method::GET, &s.url("/api/acme/ops/webhooks/alerts/"))
+        .bearer_auth(&key)
+        .send()
+        .await
+        .unwrap();
+    expect(resp, 200).await;
+}
+
 on_both_backends!(
+    sdk_and_cli,
     email_one_message_per_event,
     webhook_endpoints_and_secrets,
     each_point_fires_once_signed,

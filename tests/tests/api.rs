@@ -5,7 +5,7 @@ mod support;
 mod actions;
 mod alerting;
 mod auth;
-mod cli;
+pub mod cli;
 mod client;
 pub mod compat;
 mod errors;

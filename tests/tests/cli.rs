@@ -7,7 +7,7 @@ use ratel_client::{ListFilter, Status};
 use crate::on_both_backends;
 use crate::support::{Backend, Server, cli_bin, temp_dir};
 
-fn ratel(s: &Server, home: &std::path::Path, args: &[&str]) -> Output {
+pub fn ratel(s: &Server, home: &std::path::Path, args: &[&str]) -> Output {
     Command::new(cli_bin())
         .args(args)
         .env_clear()

@@ -12,8 +12,10 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand};
+use ratel_client::generated::types::DeliveryStatusEnum;
 use ratel_client::{
-    Action, Client, Config, Error, Field, ListFilter, NewTask, ProjectKey, Status, Task, TaskUpdate,
+    Action, Client, Config, DeliveryFilter, Error, Field, ListFilter, NewTask, NewWebhook,
+    ProjectKey, Status, Task, TaskUpdate,
 };
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -88,6 +90,48 @@ enum Command {
         #[arg(last = true, required = true)]
         command: Vec<String>,
     },
+    /// Web hook endpoints (the `webhook:<slug>` of actions).
+    #[command(subcommand)]
+    Webhooks(WebhooksCommand),
+    /// The delivery log: every event sent through an integration.
+    #[command(subcommand)]
+    Deliveries(DeliveriesCommand),
+}
+
+#[derive(Subcommand)]
+enum WebhooksCommand {
+    /// Register an endpoint; prints its signing secret (shown only once) as the last line.
+    Create {
+        slug: String,
+        url: String,
+        #[arg(long)]
+        description: Option<String>,
+    },
+    /// List the project's endpoints.
+    List,
+    /// Replace an endpoint's signing secret (the old one keeps signing for 24 hours); prints
+    /// the new one.
+    RotateSecret { slug: String },
+}
+
+#[derive(Subcommand)]
+enum DeliveriesCommand {
+    /// List deliveries, newest first.
+    List {
+        /// Only this task's.
+        #[arg(long)]
+        task: Option<String>,
+        /// Only pending, delivered or failed ones.
+        #[arg(long)]
+        status: Option<String>,
+        /// At most this many.
+        #[arg(long, default_value_t = 20)]
+        limit: usize,
+    },
+    /// Print a delivery and its attempts as JSON.
+    Show { id: String },
+    /// Queue a delivery again, due now.
+    Retry { id: String },
 }
 
 #[derive(Args)]
@@ -453,7 +497,100 @@ async fn execute(cli: Cli) -> Result<u8, Error> {
             )
             .await
         }
+        Command::Webhooks(command) => webhooks(client(&cli)?, command).await,
+        Command::Deliveries(command) => deliveries(client(&cli)?, command).await,
     }
+}
+
+async fn webhooks(client: Client, command: &WebhooksCommand) -> Result<u8, Error> {
+    match command {
+        WebhooksCommand::Create {
+            slug,
+            url,
+            description,
+        } => {
+            let mut new = NewWebhook::new(slug.clone(), url.clone());
+            if let Some(d) = description {
+                new = new.description(d.clone());
+            }
+            let hook = client.create_webhook(new).await?;
+            println!(
+                "created web hook {} ({}); its secret is shown only once:",
+                hook.slug.as_str(),
+                hook.url.as_str()
+            );
+            println!("{}", hook.secret);
+        }
+        WebhooksCommand::List => {
+            for hook in client.webhooks().await? {
+                println!(
+                    "{:<20}  {:<8}  {}",
+                    hook.slug.as_str(),
+                    if hook.enabled { "enabled" } else { "disabled" },
+                    hook.url.as_str()
+                );
+            }
+        }
+        WebhooksCommand::RotateSecret { slug } => {
+            println!("{}", client.rotate_webhook_secret(slug).await?);
+        }
+    }
+    Ok(0)
+}
+
+async fn deliveries(client: Client, command: &DeliveriesCommand) -> Result<u8, Error> {
+    match command {
+        DeliveriesCommand::List {
+            task,
+            status,
+            limit,
+        } => {
+            let status = status
+                .as_deref()
+                .map(|s| {
+                    s.parse::<DeliveryStatusEnum>().map_err(|_| {
+                        Error::Config(format!("\"{s}\" is not pending, delivered or failed"))
+                    })
+                })
+                .transpose()?;
+            let filter = DeliveryFilter {
+                task: task.clone(),
+                status,
+            };
+            let (mut shown, mut cursor) = (0, None);
+            'pages: loop {
+                let (rows, next) = client.deliveries(&filter, cursor.as_deref()).await?;
+                for d in rows {
+                    if shown == *limit {
+                        break 'pages;
+                    }
+                    println!(
+                        "{}  {:<9}  {:>2}  {:<20}  {:<24}  {}",
+                        d.id,
+                        d.status.to_string(),
+                        d.attempt_count,
+                        d.integration,
+                        d.trigger,
+                        d.last_error.as_deref().unwrap_or("")
+                    );
+                    shown += 1;
+                }
+                match next {
+                    Some(next) => cursor = Some(next),
+                    None => break,
+                }
+            }
+        }
+        DeliveriesCommand::Show { id } => println!(
+            "{}",
+            serde_json::to_string_pretty(&client.delivery(id).await?).unwrap_or_default()
+        ),
+        DeliveriesCommand::Retry { id } => {
+            let d = client.retry_delivery(id).await?;
+            println!("{} is {} again", d.id, d.status);
+        }
+    }
+    Ok(0)
 }
 
 fn main() -> ExitCode {

@@ -488,7 +488,11 @@ mod tests {
             job.after = Some(Arc::new(Append));
             job
         };
-        let jobs = vec![with_after("T1", 1), with_after("T2", 1), with_after("T1", 2)];
+        let jobs = vec![
+            with_after("T1", 1),
+            with_after("T2", 1),
+            with_after("T1", 2),
+        ];
         let (results, stats) = run_as_one_batch(&store, jobs).await;
         assert_eq!(stats.batches(), 1);
         let queues: Vec<Option<String>> = results
@@ -500,10 +504,14 @@ mod tests {
         let t1 = task::Entity::find_by_id("T1").one(store.conn()).await;
         assert_eq!(t1.unwrap().unwrap().queue.as_deref(), Some("hh"));
         assert_eq!(
-            segments(&[&with_after("X", 1), &with_after("Y", 1), &with_after("X", 1)])
-                .iter()
-                .map(|s| s.len())
-                .collect::<Vec<_>>(),
+            segments(&[
+                &with_after("X", 1),
+                &with_after("Y", 1),
+                &with_after("X", 1)
+            ])
+            .iter()
+            .map(|s| s.len())
+            .collect::<Vec<_>>(),
             [2, 1]
         );
         store.close().await;
