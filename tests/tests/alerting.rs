@@ -281,10 +281,84 @@ async fn each_point_fires_once_signed(backend: Backend) {
         .await
         .unwrap();
     expect(resp, 204).await;
-    // The cancelled action does not fire on the task's cancellation: the log stays at 4.
-    let all = wait_deliveries(&s, "", |rows| rows.len() >= 4).await;
-    assert_eq!(all.len(), 4, "{all:?}");
-    assert_eq!(triggers(&receiver.received())[3], "10");
+    // The cancelled action does not fire on the task's cancellation; DELETE itself is
+    // evaluated like any write, so a live `cancelled` action fires.
+    let t3 = s
+        .create(json!({"name": "three", "actions": [{"trigger": "cancelled", "integration": "webhook:r"}]}))
+        .await;
+    let resp = s
+        .req(Method::DELETE, &s.task_url(t3["id"].as_str().unwrap()))
+        .send()
+        .await
+        .unwrap();
+    expect(resp, 204).await;
+    let got = receiver.wait_for(5, WAIT).await;
+    assert_eq!(triggers(&got)[3..], ["10", "cancelled"]);
+    assert_eq!(got[4].json()["task"]["name"], "three");
+    let all = wait_deliveries(&s, "", |rows| rows.len() >= 5).await;
+    assert_eq!(all.len(), 5, "{all:?}");
+
+    // Another project: its URL is 403, our delivery under its own URL is 404.
+    let other = s.create_key("acme", "billing");
+    let mine = all[0]["id"].as_str().unwrap();
+    let resp = s
+        .raw(Method::GET, &deliveries_url(&s))
+        .bearer_auth(&other)
+        .send()
+        .await
+        .unwrap();
+    expect_error(resp, 403, "client_error", "permission_denied").await;
+    for (method, path) in [
+        (Method::GET, format!("/api/acme/billing/deliveries/{mine}/")),
+        (
+            Method::POST,
+            format!("/api/acme/billing/deliveries/{mine}/retry/"),
+        ),
+    ] {
+        let resp = s
+            .raw(method, &s.url(&path))
+            .bearer_auth(&other)
+            .send()
+            .await
+            .unwrap();
+        expect_error(resp, 404, "client_error", "not_found").await;
+    }
+    let page = expect(
+        s.raw(Method::GET, &s.url("/api/acme/billing/deliveries/"))
+            .bearer_auth(&other)
+            .send()
+            .await
+            .unwrap(),
+        200,
+    )
+    .await;
+    assert!(page["results"].as_array().unwrap().is_empty());
+}
+
+async fn deleting_a_webhook_fails_its_pending_deliveries(backend: Backend) {
+    let env = [
+        ("RATEL_WEBHOOK_ALLOW_PRIVATE_NETWORKS", "true"),
+        ("RATEL_DELIVERY_RETRY_SCHEDULE", "60"),
+    ];
+    let s = Server::start_with_env(backend, &env).await;
+    let mut receiver = Receiver::start(Answer::Status(200)).await;
+    receiver.down().await;
+    add_webhook(&s, "r", &receiver.url()).await;
+    s.create(json!({"name": "t", "status": "error", "actions": [{"trigger": "error", "integration": "webhook:r"}]}))
+        .await;
+    wait_deliveries(&s, "?status=pending", |rows| {
+        rows.len() == 1 && rows[0]["attempt_count"] == 1
+    })
+    .await;
+    let resp = s
+        .req(Method::DELETE, &s.url("/api/default/default/webhooks/r/"))
+        .send()
+        .await
+        .unwrap();
+    expect(resp, 204).await;
+    let rows = wait_deliveries(&s, "?status=failed", |rows| rows.len() == 1).await;
+    assert_eq!(rows[0]["last_error"], "web hook deleted");
+    assert_eq!(rows[0]["next_attempt_at"], Value::Null);
 }
 
 async fn retries_follow_the_schedule_and_give_up(backend: Backend) {
@@ -881,6 +955,7 @@ async fn sdk_and_cli(backend: Backend) {
 }
 
 on_both_backends!(
+    deleting_a_webhook_fails_its_pending_deliveries,
     sdk_and_cli,
     email_one_message_per_event,
     webhook_endpoints_and_secrets,

@@ -33,6 +33,10 @@ pub struct Options {
     /// Which stores to measure.
     #[arg(long, value_parser = ["sqlite", "postgres", "both"], default_value = "both")]
     backend: String,
+    /// Another `ratel-server` binary (e.g. built from an earlier commit): its PATCH throughput
+    /// is measured side by side with this one's, alternating, and the ratio printed.
+    #[arg(long)]
+    baseline: Option<std::path::PathBuf>,
 }
 
 struct Server {
@@ -54,6 +58,8 @@ impl Server {
             .args(["serve", "--bind", "127.0.0.1:0"])
             .env("DATABASE_URL", database_url)
             .env("RATEL_LOG_LEVEL", "warn")
+            // The benchmark's web hook receiver listens on loopback.
+            .env("RATEL_WEBHOOK_ALLOW_PRIVATE_NETWORKS", "true")
             .stdout(Stdio::piped())
             .spawn()
             .context("starting ratel-server")?;
@@ -201,6 +207,211 @@ async fn phase(
     Ok(result)
 }
 
+/// A local web hook receiver: answers 204 at once and records, per request, how long after
+/// the event's `timestamp` (taken in the transaction that committed it) it arrived.
+struct Receiver {
+    addr: String,
+    lags: Arc<std::sync::Mutex<Vec<Duration>>>,
+}
+
+impl Receiver {
+    async fn start() -> Result<Receiver> {
+        use hyper::service::service_fn;
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+        let addr = listener.local_addr()?.to_string();
+        let lags: Arc<std::sync::Mutex<Vec<Duration>>> = Arc::default();
+        let recorded = lags.clone();
+        tokio::spawn(async move {
+            while let Ok((stream, _)) = listener.accept().await {
+                let recorded = recorded.clone();
+                tokio::spawn(async move {
+                    let service = service_fn(move |req: Request<hyper::body::Incoming>| {
+                        let recorded = recorded.clone();
+                        async move {
+                            let body = req.into_body().collect().await?.to_bytes();
+                            let at = chrono::Utc::now();
+                            let event: Value = serde_json::from_slice(&body).unwrap_or_default();
+                            let lag = event["timestamp"]
+                                .as_str()
+                                .and_then(|t| chrono::DateTime::parse_from_rfc3339(t).ok())
+                                .and_then(|t| (at - t.to_utc()).to_std().ok())
+                                .unwrap_or_default();
+                            recorded.lock().unwrap().push(lag);
+                            let resp = hyper::Response::builder()
+                                .status(204)
+                                .body(Full::new(Bytes::new()))
+                                .expect("response");
+                            Ok::<_, hyper::Error>(resp)
+                        }
+                    });
+                    let _ = hyper::server::conn::http1::Builder::new()
+                        .serve_connection(TokioIo::new(stream), service)
+                        .await;
+                });
+            }
+        });
+        Ok(Receiver { addr, lags })
+    }
+
+    fn received(&self) -> usize {
+        self.lags.lock().unwrap().len()
+    }
+}
+
+/// Tasks that each carry one web hook action with `trigger`.
+async fn tasks_with_action(
+    base: &str,
+    key: &str,
+    count: usize,
+    trigger: &str,
+) -> Result<Vec<String>> {
+    let client = reqwest::Client::new();
+    let url = format!("{base}/api/default/default/tasks/");
+    let mut ids = Vec::new();
+    for _ in 0..count {
+        let task: Value = client
+            .post(&url)
+            .bearer_auth(key)
+            .json(
+                &json!({"name": "alerting", "value": 0, "status": "processing",
+                "actions": [{"trigger": trigger, "integration": "webhook:bench"}]}),
+            )
+            .send()
+            .await?
+            .error_for_status()?
+            .json()
+            .await?;
+        ids.push(task["id"].as_str().unwrap_or_default().to_owned());
+    }
+    Ok(ids)
+}
+
+/// The alerting phases: PATCH of tasks whose action does not fire, PATCH that fires on every
+/// request, and the deliveries those produce (throughput and commit-to-receipt latency).
+async fn alerting_phases(server: &Server, o: &Options, without_actions: f64) -> Result<()> {
+    let duration = Duration::from_secs(o.seconds);
+    let tasks_path = "/api/default/default/tasks/";
+    let receiver = Receiver::start().await?;
+    reqwest::Client::new()
+        .post(format!("{}/api/default/default/webhooks/", server.base))
+        .bearer_auth(&server.key)
+        .json(&json!({"slug": "bench", "url": format!("http://{}/hook", receiver.addr)}))
+        .send()
+        .await?
+        .error_for_status()?;
+    // A point the values never reach.
+    let quiet = Arc::new(tasks_with_action(&server.base, &server.key, 1000, "1000000000").await?);
+    let t = quiet.clone();
+    let mut quiet_phase = phase(
+        "PATCH, action",
+        server,
+        o.connections,
+        duration,
+        Arc::new(move |n| {
+            let body = json!({"status": "processing", "value": n % 100});
+            (
+                Method::PATCH,
+                format!("{tasks_path}{}/", t[n % t.len()]),
+                Some(body.to_string()),
+            )
+        }),
+    )
+    .await?;
+    quiet_phase.print();
+    // */1 with a value that only grows: every PATCH passes a new point.
+    let firing = Arc::new(tasks_with_action(&server.base, &server.key, 1000, "*/1").await?);
+    let before = receiver.received();
+    let t = firing.clone();
+    let started = Instant::now();
+    let mut fire_phase = phase(
+        "PATCH, fires",
+        server,
+        o.connections,
+        duration,
+        Arc::new(move |n| {
+            let body = json!({"status": "processing", "value": n + 1});
+            (
+                Method::PATCH,
+                format!("{tasks_path}{}/", t[n % t.len()]),
+                Some(body.to_string()),
+            )
+        }),
+    )
+    .await?;
+    fire_phase.print();
+    let fired = fire_phase.requests - fire_phase.non_2xx;
+    let deadline = Instant::now() + Duration::from_secs(120);
+    while receiver.received() < before + fired && Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let drained = started.elapsed();
+    let mut lags: Vec<Duration> = receiver.lags.lock().unwrap()[before..].to_vec();
+    lags.sort();
+    let pct = |p: f64| {
+        let i = ((lags.len() as f64 - 1.0) * p).round() as usize;
+        lags.get(i).map_or(f64::NAN, |d| d.as_secs_f64() * 1000.0)
+    };
+    println!(
+        "  deliveries       {:>9.0} events/s   commit-to-receipt p50 {:.1} ms, p99 {:.1} ms   {} of {} events received",
+        lags.len() as f64 / drained.as_secs_f64(),
+        pct(0.50),
+        pct(0.99),
+        lags.len(),
+        fired
+    );
+    let rate = |p: &PhaseResult| p.requests as f64 / p.elapsed.as_secs_f64();
+    println!(
+        "  PATCH with a non-firing action: {:.0}% of PATCH without; firing on every request: {:.0}%",
+        100.0 * rate(&quiet_phase) / without_actions,
+        100.0 * rate(&fire_phase) / without_actions
+    );
+    Ok(())
+}
+
+/// PATCH progress on a fresh server of `bin`: requests per second.
+async fn patch_rate(bin: &Path, database_url: &str, o: &Options) -> Result<f64> {
+    let server = Server::start(bin, database_url)?;
+    let targets = Arc::new(create_tasks(&server.base, &server.key, 1000, o.connections).await?);
+    let p = phase(
+        "PATCH progress",
+        &server,
+        o.connections,
+        Duration::from_secs(o.seconds),
+        Arc::new(move |n| {
+            let body = json!({"status": "processing", "value": n % 100});
+            let path = format!("/api/default/default/tasks/{}/", targets[n % targets.len()]);
+            (Method::PATCH, path, Some(body.to_string()))
+        }),
+    )
+    .await?;
+    Ok(p.requests as f64 / p.elapsed.as_secs_f64())
+}
+
+/// This binary's PATCH against a baseline's, alternating three rounds each on fresh SQLite
+/// databases; medians and their ratio.
+async fn baseline_comparison(baseline: &Path, bin: &Path, o: &Options) -> Result<()> {
+    let dir = std::env::temp_dir().join(format!("ratel-bench-base-{}", ulid::Ulid::new()));
+    std::fs::create_dir_all(&dir)?;
+    let (mut base, mut this) = (Vec::new(), Vec::new());
+    for round in 0..3 {
+        for (bin, out, name) in [(baseline, &mut base, "base"), (bin, &mut this, "this")] {
+            let url = format!("sqlite://{}/{name}-{round}.sqlite3?mode=rwc", dir.display());
+            out.push(patch_rate(bin, &url, o).await?);
+        }
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+    let med = |mut v: Vec<f64>| {
+        v.sort_by(f64::total_cmp);
+        v[v.len() / 2]
+    };
+    let (b, t) = (med(base.clone()), med(this.clone()));
+    println!(
+        "  PATCH progress, SQLite, side by side: baseline {b:.0} req/s, this build {t:.0} req/s: {:.1}% (runs: {base:.0?} vs {this:.0?})",
+        100.0 * t / b
+    );
+    Ok(())
+}
+
 async fn create_tasks(
     base: &str,
     key: &str,
@@ -287,6 +498,13 @@ async fn bench_backend(label: &str, bin: &Path, database_url: &str, o: &Options)
     )
     .await?;
     get.print();
+
+    alerting_phases(
+        &server,
+        o,
+        patch.requests as f64 / patch.elapsed.as_secs_f64(),
+    )
+    .await?;
 
     let existing = create.requests + 1000;
     if existing < o.tasks {
@@ -448,6 +666,9 @@ pub fn run(o: Options) -> Result<()> {
         let url = format!("sqlite://{}/cli.sqlite3?mode=rwc", dir.display());
         cli_overhead(&ratel, &bin, &url)?;
         let _ = std::fs::remove_dir_all(&dir);
+        if let Some(baseline) = &o.baseline {
+            rt.block_on(baseline_comparison(baseline, &bin, &o))?;
+        }
     }
     if o.backend != "sqlite" {
         let name = format!(
