@@ -41,6 +41,10 @@ pub struct WriteJob {
     /// Runs in the same transaction, right after the statements, with the row they returned
     /// (the alerting engine's evaluation of a task write).
     pub after: Option<Arc<dyn AfterWrite>>,
+    /// A single statement equivalent to `statements` for rows that `after` would leave
+    /// alone, returning nothing otherwise. Where writes are not batched (PostgreSQL) it is
+    /// tried first, in autocommit: one round trip instead of a transaction's three.
+    pub unwatched: Option<Statement>,
 }
 
 /// The future an `AfterWrite` returns.
@@ -392,6 +396,7 @@ mod tests {
             )],
             returns: None,
             after: None,
+            unwatched: None,
         };
         let jobs: Vec<WriteJob> = "AAAAAABAAA".chars().map(|c| job(&c.to_string())).collect();
         let refs: Vec<&WriteJob> = jobs.iter().collect();

@@ -251,6 +251,12 @@ impl Store {
         if let Some(batcher) = &self.batcher {
             return batcher.submit(job).await;
         }
+        if let (Some(unwatched), Some(_)) = (&job.unwatched, &job.after) {
+            let mut rows = self.writer.query_all_raw(unwatched.clone()).await?;
+            if !rows.is_empty() {
+                return Ok(Some(rows.swap_remove(0)));
+            }
+        }
         let mut rows = if let ([statement], None) = (&job.statements[..], &job.after) {
             self.writer.query_all_raw(statement.clone()).await?
         } else {

@@ -237,6 +237,10 @@ impl Store {
         }
         let mut update = q.into_query();
         update.returning(Query::returning().columns(TASK_COLUMNS));
+        // The same update, only for a task without actions: nothing to evaluate, so on
+        // PostgreSQL it can run on its own, outside a transaction (see `Store::write`).
+        let mut unwatched = update.clone();
+        unwatched.and_where(C::Alerts.is_null());
         WriteJob {
             statements: vec![self.backend().build(&update)],
             returns: Some(RowKey {
@@ -244,6 +248,7 @@ impl Store {
                 project_id,
             }),
             after: None,
+            unwatched: Some(self.backend().build(&unwatched)),
         }
     }
 
@@ -263,6 +268,7 @@ impl Store {
             statements,
             returns: None,
             after: None,
+            unwatched: None,
         }
     }
 
