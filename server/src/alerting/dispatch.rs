@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
 use sea_orm::DatabaseBackend;
-use serde_json::{Value, json};
+use serde_json::json;
 use tokio::sync::Semaphore;
 
 use super::email::{Mail, Mailer};
@@ -312,9 +312,4 @@ fn mail(
         subject: format!("[Ratel] {}: {} ({})", task.name, task.status, d.trigger),
         body,
     }
-}
-
-/// The JSON documented as `WebhookEvent` (for tests and docs).
-pub fn event_type(payload: &Value) -> &str {
-    payload["type"].as_str().unwrap_or("")
 }
