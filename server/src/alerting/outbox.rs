@@ -3,15 +3,15 @@
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use chrono::{DateTime, SecondsFormat, Utc};
-use sea_orm::{ConnectionTrait, DatabaseTransaction, QueryResult, Set};
+use sea_orm::{ConnectionTrait, DatabaseBackend, QueryResult, Set};
 use serde_json::json;
 
 use super::state::{Fired, evaluate_row, prior_snapshot, snapshot};
 use super::trigger::Change;
-use crate::storage::batch::{AfterFuture, AfterWrite};
-use crate::storage::deliveries::{PENDING, insert_deliveries};
+use crate::storage::batch::{AfterWrite, Followup};
+use crate::storage::deliveries::{PENDING, insert_deliveries, insert_statement};
 use crate::storage::entities::{delivery, task};
-use crate::storage::tasks::{decode_task, ms, set_task_alerts};
+use crate::storage::tasks::{decode_task, ms, set_alerts_statement, set_task_alerts};
 use crate::storage::{StorageResult, Store};
 
 /// The `type` of task events.
@@ -57,20 +57,20 @@ pub fn deliveries_for(
 
 /// Evaluates `change` on a row that is already written, and writes what follows in the
 /// same transaction: the alerts' new marks and a delivery per fired point. Returns how many
-/// deliveries were queued.
+/// deliveries were queued, and whether the row was written again.
 pub async fn record_change(
     conn: &impl ConnectionTrait,
     row: &mut task::Model,
     change: Change,
     now: DateTime<Utc>,
-) -> StorageResult<usize> {
+) -> StorageResult<(usize, bool)> {
     let (fired, moved) = evaluate_row(row, change);
     if moved {
         set_task_alerts(conn, &row.id, row.alerts.clone()).await?;
     }
     let count = fired.len();
     insert_deliveries(conn, deliveries_for(row, fired, now)).await?;
-    Ok(count)
+    Ok((count, moved))
 }
 
 /// The evaluation of an in-place update (`storage::batch::AfterWrite`): the update records
@@ -89,23 +89,42 @@ impl OnUpdate {
 }
 
 impl AfterWrite for OnUpdate {
-    fn run<'a>(&'a self, txn: &'a DatabaseTransaction, row: &'a QueryResult) -> AfterFuture<'a> {
-        Box::pin(async move {
-            let alerts: Option<serde_json::Value> = row.try_get("", "alerts")?;
-            if alerts.is_none() {
-                return Ok(());
-            }
-            let mut task = decode_task(row)?;
-            let change = Change::Write {
-                before: prior_snapshot(&task),
-                after: snapshot(&task),
-            };
-            let now = task.updated;
-            if record_change(txn, &mut task, change, now).await? > 0 {
-                self.queued.store(true, Ordering::Relaxed);
-            }
-            Ok(())
-        })
+    fn follow(
+        &self,
+        backend: DatabaseBackend,
+        row: &QueryResult,
+        rewritten: Option<&serde_json::Value>,
+    ) -> StorageResult<Followup> {
+        let alerts: Option<serde_json::Value> = row.try_get("", "alerts")?;
+        if alerts.is_none() {
+            return Ok(Followup::default());
+        }
+        let mut task = decode_task(row)?;
+        if let Some(alerts) = rewritten {
+            // An earlier write of this batch moved the marks since `row` was returned.
+            task.alerts = Some(alerts.clone());
+        }
+        let change = Change::Write {
+            before: prior_snapshot(&task),
+            after: snapshot(&task),
+        };
+        let (fired, moved) = evaluate_row(&mut task, change);
+        let mut followup = Followup::default();
+        if moved {
+            let alerts = task.alerts.clone();
+            followup
+                .statements
+                .push(set_alerts_statement(backend, &task.id, alerts.clone()));
+            followup.rewrote = Some(alerts.unwrap_or_default());
+        }
+        if !fired.is_empty() {
+            self.queued.store(true, Ordering::Relaxed);
+        }
+        let now = task.updated;
+        followup
+            .statements
+            .extend(insert_statement(backend, deliveries_for(&task, fired, now)));
+        Ok(followup)
     }
 }
 

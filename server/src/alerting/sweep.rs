@@ -68,7 +68,7 @@ async fn flip(store: &Store, sweep: Sweep, due: &Due) -> StorageResult<usize> {
         },
         Sweep::MaxRuntime => Change::MaxRuntimeExceeded,
     };
-    let queued = record_change(&w.txn, &mut row, change, at).await?;
+    let (queued, _) = record_change(&w.txn, &mut row, change, at).await?;
     w.commit().await?;
     Ok(queued)
 }

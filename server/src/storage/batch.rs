@@ -13,16 +13,14 @@
 //! Nothing is acknowledged before its batch has committed, so the durability is that of a
 //! single write (see ARCHITECTURE.md).
 
-use std::collections::HashSet;
-use std::future::Future;
-use std::pin::Pin;
+use std::collections::HashMap;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use sea_orm::sea_query::Values;
 use sea_orm::{
-    ConnectionTrait, DatabaseConnection, DatabaseTransaction, DbErr, QueryResult, Statement,
-    TransactionTrait,
+    ConnectionTrait, DatabaseBackend, DatabaseConnection, DatabaseTransaction, DbErr, QueryResult,
+    Statement, TransactionTrait,
 };
 use tokio::sync::{Mutex, mpsc, oneshot};
 
@@ -47,14 +45,31 @@ pub struct WriteJob {
     pub unwatched: Option<Statement>,
 }
 
-/// The future an `AfterWrite` returns.
-pub type AfterFuture<'a> = Pin<Box<dyn Future<Output = StorageResult<()>> + Send + 'a>>;
+/// What an `after` adds to its job's transaction.
+#[derive(Default)]
+pub struct Followup {
+    /// Statements to run after every job's own.
+    pub statements: Vec<Statement>,
+    /// The new value of the column that `after`s write, if this one writes it.
+    pub rewrote: Option<serde_json::Value>,
+}
 
-/// Work that belongs to a job's transaction and depends on the row its statements returned.
-/// It may run more than once (a failed batch is re-run job by job), each time in a
-/// transaction that is then committed or rolled back as a whole.
+/// Work that belongs to a job's transaction and depends on the row its statements returned
+/// (the alerting engine's evaluation of a task write). It may be asked more than once (a
+/// failed batch is re-run job by job), each time for a transaction that is then committed
+/// or rolled back as a whole.
+///
+/// In a batch every job's statements run first; then every `after` is asked, in job order,
+/// for its statements, and those run together. When an earlier `after` of the same
+/// transaction rewrote the row's after-written column, `rewritten` holds that value, which is
+/// newer than the one in `row`.
 pub trait AfterWrite: Send + Sync {
-    fn run<'a>(&'a self, txn: &'a DatabaseTransaction, row: &'a QueryResult) -> AfterFuture<'a>;
+    fn follow(
+        &self,
+        backend: DatabaseBackend,
+        row: &QueryResult,
+        rewritten: Option<&serde_json::Value>,
+    ) -> StorageResult<Followup>;
 }
 
 /// Identifies a returned task row: batched jobs' rows arrive in one stream, in job order.
@@ -186,97 +201,99 @@ async fn execute(conn: &DatabaseConnection, batch: Vec<Queued>) {
 }
 
 /// Runs the jobs in order, all or nothing: in one transaction, unless there is just one
-/// statement and nothing to run after it.
+/// statement and nothing to run after it. A lone job whose `unwatched` form applies is done
+/// in autocommit too (on SQLite a transaction costs two more round trips to the worker).
 async fn run_jobs(
     conn: &DatabaseConnection,
     jobs: &[&WriteJob],
 ) -> StorageResult<Vec<QueryResult>> {
-    if let [job] = jobs
-        && job.statements.len() == 1
-        && job.after.is_none()
-    {
-        return Ok(conn.query_all_raw(job.statements[0].clone()).await?);
-    }
-    let txn = conn.begin().await?;
-    let mut rows = Vec::new();
-    for segment in segments(jobs) {
-        match run_segment(&txn, segment).await {
-            Ok(segment_rows) => rows.extend(segment_rows),
-            Err(err) => {
-                let _ = txn.rollback().await;
-                return Err(err);
+    if let [job] = jobs {
+        match (&job.statements[..], &job.after, &job.unwatched) {
+            ([statement], None, _) => return Ok(conn.query_all_raw(statement.clone()).await?),
+            (_, Some(_), Some(unwatched)) => {
+                let rows = conn.query_all_raw(unwatched.clone()).await?;
+                if !rows.is_empty() {
+                    return Ok(rows);
+                }
             }
+            _ => {}
         }
     }
-    txn.commit().await?;
+    let txn = conn.begin().await?;
+    match run_in(&txn, jobs).await {
+        Ok(rows) => {
+            txn.commit().await?;
+            Ok(rows)
+        }
+        Err(err) => {
+            let _ = txn.rollback().await;
+            Err(err)
+        }
+    }
+}
+
+/// Runs the jobs' statements as chunks, then their `after`s' statements as chunks.
+async fn run_in(txn: &DatabaseTransaction, jobs: &[&WriteJob]) -> StorageResult<Vec<QueryResult>> {
+    let units: Vec<&[Statement]> = jobs.iter().map(|job| &job.statements[..]).collect();
+    let mut rows = Vec::new();
+    for chunk in chunks(&units) {
+        rows.extend(txn.query_all_raw(chunk).await?);
+    }
+    let followups = follow_all(txn.get_database_backend(), jobs, &rows)?;
+    let units: Vec<&[Statement]> = followups
+        .iter()
+        .map(|f| &f.statements[..])
+        .filter(|statements| !statements.is_empty())
+        .collect();
+    for chunk in chunks(&units) {
+        txn.execute_raw(chunk).await?;
+    }
     Ok(rows)
 }
 
-/// Runs a segment's statements as chunks, then each job's `after` with its row.
-async fn run_segment(
-    txn: &DatabaseTransaction,
+/// Asks each job's `after` for its statements, in job order, handing on what earlier ones
+/// rewrote.
+fn follow_all(
+    backend: DatabaseBackend,
     jobs: &[&WriteJob],
-) -> StorageResult<Vec<QueryResult>> {
-    let mut rows = Vec::new();
-    for chunk in chunks(jobs) {
-        rows.extend(txn.query_all_raw(chunk).await?);
-    }
+    rows: &[QueryResult],
+) -> StorageResult<Vec<Followup>> {
     let mut next = rows.iter().peekable();
+    let mut rewritten: HashMap<&RowKey, serde_json::Value> = HashMap::new();
+    let mut out = Vec::new();
     for job in jobs {
         let Some(key) = &job.returns else { continue };
         if let Some(row) = next.next_if(|row| key.matches(row))
             && let Some(after) = &job.after
         {
-            after.run(txn, row).await?;
+            let mut followup = after.follow(backend, row, rewritten.get(key))?;
+            if let Some(value) = followup.rewrote.take() {
+                rewritten.insert(key, value);
+            }
+            out.push(followup);
         }
     }
-    Ok(rows)
-}
-
-/// The jobs cut where a job returns a row that an earlier job of the same segment with an
-/// `after` also returned: that `after` may write the row again, so the later statement must
-/// run after it to see its write.
-fn segments<'a, 'j>(jobs: &'a [&'j WriteJob]) -> Vec<&'a [&'j WriteJob]> {
-    let mut out = Vec::new();
-    let mut start = 0;
-    let mut seen: HashSet<&RowKey> = HashSet::new();
-    for (i, job) in jobs.iter().enumerate() {
-        let Some(key) = &job.returns else { continue };
-        if seen.contains(key) {
-            out.push(&jobs[start..i]);
-            start = i;
-            seen.clear();
-        }
-        if job.after.is_some() {
-            seen.insert(key);
-        }
-    }
-    out.push(&jobs[start..]);
-    out
+    Ok(out)
 }
 
 /// The jobs as multi-statement chunks, in order. A run of jobs with the same SQL (the same
 /// kind of write: values are bound, not inlined) is cut into chunks of power-of-two sizes, so
 /// that each kind of write has a handful of distinct chunk texts, which stay prepared in the
 /// writer's statement cache: preparing a fresh batch text every time cost more than the writes.
-fn chunks(jobs: &[&WriteJob]) -> Vec<Statement> {
+fn chunks(units: &[&[Statement]]) -> Vec<Statement> {
     let mut out = Vec::new();
-    let mut rest = jobs;
+    let mut rest = units;
     while let Some(first) = rest.first() {
-        let run = rest.iter().take_while(|job| same_sql(job, first)).count();
+        let run = rest.iter().take_while(|unit| same_sql(unit, first)).count();
         let (piece, tail) = rest.split_at(1 << run.ilog2());
-        out.extend(combine(piece.iter().flat_map(|job| job.statements.iter())));
+        out.extend(combine(piece.iter().flat_map(|unit| unit.iter())));
         rest = tail;
     }
     out
 }
 
-fn same_sql(a: &WriteJob, b: &WriteJob) -> bool {
-    a.statements.len() == b.statements.len()
-        && a.statements
-            .iter()
-            .zip(&b.statements)
-            .all(|(x, y)| x.sql == y.sql)
+fn same_sql(a: &[Statement], b: &[Statement]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).all(|(x, y)| x.sql == y.sql)
 }
 
 /// One multi-statement `Statement`: the SQL joined by `;`, the values concatenated (SQLite
@@ -399,8 +416,8 @@ mod tests {
             unwatched: None,
         };
         let jobs: Vec<WriteJob> = "AAAAAABAAA".chars().map(|c| job(&c.to_string())).collect();
-        let refs: Vec<&WriteJob> = jobs.iter().collect();
-        let texts: Vec<String> = chunks(&refs).into_iter().map(|s| s.sql).collect();
+        let units: Vec<&[Statement]> = jobs.iter().map(|job| &job.statements[..]).collect();
+        let texts: Vec<String> = chunks(&units).into_iter().map(|s| s.sql).collect();
         assert_eq!(
             texts,
             ["A;\nA;\nA;\nA", "A;\nA", "B", "A;\nA", "A"],
@@ -455,25 +472,37 @@ mod tests {
         store.close().await;
     }
 
-    /// An `after` that appends "h" to the task's queue, as the alerting engine rewrites a row
-    /// it has just updated.
-    struct Append;
+    /// An `after` that appends "h" to the task's queue, computed from the queue it was
+    /// given, as the alerting engine rewrites the marks of a row it has just updated; it
+    /// records what it was handed as rewritten.
+    #[derive(Default)]
+    struct Append {
+        seen: std::sync::Mutex<Vec<Option<serde_json::Value>>>,
+    }
 
     impl AfterWrite for Append {
-        fn run<'a>(
-            &'a self,
-            txn: &'a DatabaseTransaction,
-            row: &'a QueryResult,
-        ) -> AfterFuture<'a> {
-            Box::pin(async move {
-                let id: String = row.try_get("", "id")?;
-                txn.execute_raw(Statement::from_sql_and_values(
-                    sea_orm::DatabaseBackend::Sqlite,
-                    "UPDATE task SET queue = COALESCE(queue, '') || 'h' WHERE id = ?",
-                    [id.into()],
-                ))
-                .await?;
-                Ok(())
+        fn follow(
+            &self,
+            backend: DatabaseBackend,
+            row: &QueryResult,
+            rewritten: Option<&serde_json::Value>,
+        ) -> StorageResult<Followup> {
+            self.seen.lock().unwrap().push(rewritten.cloned());
+            let id: String = row.try_get("", "id")?;
+            let queue = match rewritten {
+                Some(queue) => queue.as_str().unwrap_or_default().to_owned(),
+                None => row
+                    .try_get::<Option<String>>("", "queue")?
+                    .unwrap_or_default(),
+            };
+            let queue = format!("{queue}h");
+            Ok(Followup {
+                statements: vec![Statement::from_sql_and_values(
+                    backend,
+                    "UPDATE task SET queue = ? WHERE id = ?",
+                    [queue.clone().into(), id.into()],
+                )],
+                rewrote: Some(queue.into()),
             })
         }
     }
@@ -488,9 +517,10 @@ mod tests {
                 .await
                 .unwrap();
         }
+        let append = Arc::new(Append::default());
         let with_after = |id: &str, value| {
             let mut job = store.update_job(a, id, set_value(value));
-            job.after = Some(Arc::new(Append));
+            job.after = Some(append.clone());
             job
         };
         let jobs = vec![
@@ -500,25 +530,22 @@ mod tests {
         ];
         let (results, stats) = run_as_one_batch(&store, jobs).await;
         assert_eq!(stats.batches(), 1);
-        let queues: Vec<Option<String>> = results
+        let values: Vec<Option<i64>> = results
             .into_iter()
-            .map(|r| r.unwrap().unwrap().queue)
+            .map(|r| r.unwrap().unwrap().value)
             .collect();
-        // The third job ran after the first one's `after`; T2 shared the first segment.
-        assert_eq!(queues, [None, None, Some("h".to_owned())]);
-        let t1 = task::Entity::find_by_id("T1").one(store.conn()).await;
-        assert_eq!(t1.unwrap().unwrap().queue.as_deref(), Some("hh"));
-        assert_eq!(
-            segments(&[
-                &with_after("X", 1),
-                &with_after("Y", 1),
-                &with_after("X", 1)
-            ])
-            .iter()
-            .map(|s| s.len())
-            .collect::<Vec<_>>(),
-            [2, 1]
-        );
+        assert_eq!(values, [Some(1), Some(1), Some(2)]);
+        // The third `after` was handed what the first had written to T1.
+        assert_eq!(*append.seen.lock().unwrap(), [None, None, Some("h".into())]);
+        let queue = |id: &'static str| {
+            let conn = store.conn().clone();
+            async move {
+                let t = task::Entity::find_by_id(id).one(&conn).await;
+                t.unwrap().unwrap().queue
+            }
+        };
+        assert_eq!(queue("T1").await.as_deref(), Some("hh"));
+        assert_eq!(queue("T2").await.as_deref(), Some("h"));
         store.close().await;
     }
 

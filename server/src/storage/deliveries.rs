@@ -9,7 +9,7 @@
 use sea_orm::sea_query::{Expr, ExprTrait};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseBackend, EntityTrait, FromQueryResult,
-    QueryFilter, QueryOrder, QuerySelect, Set, Statement, Value,
+    QueryFilter, QueryOrder, QuerySelect, QueryTrait, Set, Statement, Value,
 };
 
 use super::entities::{delivery, delivery_attempt, organization, project};
@@ -44,13 +44,21 @@ pub async fn insert_deliveries(
     conn: &impl ConnectionTrait,
     rows: Vec<delivery::ActiveModel>,
 ) -> StorageResult<()> {
-    if rows.is_empty() {
-        return Ok(());
+    if let Some(insert) = insert_statement(conn.get_database_backend(), rows) {
+        conn.execute_raw(insert).await?;
     }
-    delivery::Entity::insert_many(rows)
-        .exec_without_returning(conn)
-        .await?;
     Ok(())
+}
+
+/// The statement of `insert_deliveries`, for a batch (none for no rows).
+pub fn insert_statement(
+    backend: DatabaseBackend,
+    rows: Vec<delivery::ActiveModel>,
+) -> Option<Statement> {
+    if rows.is_empty() {
+        return None;
+    }
+    Some(delivery::Entity::insert_many(rows).build(backend))
 }
 
 /// `$n` placeholders as SQLite's `?n`.

@@ -266,7 +266,9 @@ impl Store {
                 rows.extend(txn.query_all_raw(statement).await?);
             }
             if let (Some(after), Some(row)) = (&job.after, rows.first()) {
-                after.run(&txn, row).await?;
+                for statement in after.follow(self.backend(), row, None)?.statements {
+                    txn.execute_raw(statement).await?;
+                }
             }
             txn.commit().await?;
             rows

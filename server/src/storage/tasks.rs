@@ -409,12 +409,25 @@ pub async fn set_task_alerts(
     id: &str,
     alerts: Option<serde_json::Value>,
 ) -> StorageResult<()> {
+    conn.execute_raw(set_alerts_statement(
+        conn.get_database_backend(),
+        id,
+        alerts,
+    ))
+    .await?;
+    Ok(())
+}
+
+/// The statement of `set_task_alerts`, for a batch.
+pub fn set_alerts_statement(
+    backend: DatabaseBackend,
+    id: &str,
+    alerts: Option<serde_json::Value>,
+) -> sea_orm::Statement {
     task::Entity::update_many()
         .col_expr(task::Column::Alerts, Expr::value(alerts))
         .filter(task::Column::Id.eq(id))
-        .exec(conn)
-        .await?;
-    Ok(())
+        .build(backend)
 }
 
 fn list_query(project_id: i64, f: &TaskFilter, seek: &Seek, limit: u64) -> Select<task::Entity> {
