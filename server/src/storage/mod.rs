@@ -15,6 +15,7 @@ pub mod keys;
 pub mod lookup;
 pub mod migration;
 pub mod sweeps;
+pub mod task_update;
 pub mod tasks;
 #[cfg(test)]
 mod test_support;

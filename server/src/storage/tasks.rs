@@ -4,7 +4,7 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use sea_orm::prelude::DateTimeUtc;
-use sea_orm::sea_query::{Expr, ExprTrait, Query, SimpleExpr};
+use sea_orm::sea_query::{Expr, Query};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseBackend, DbErr, EntityTrait,
     FromQueryResult, InsertMany, IntoActiveModel, QueryFilter, QueryOrder, QueryResult,
@@ -13,6 +13,7 @@ use sea_orm::{
 
 use super::batch::{AfterWrite, RowKey, WriteJob};
 use super::entities::{action, task, task_tag};
+use super::task_update;
 use super::{StorageResult, Store, WriteTxn};
 
 /// Which slice of the keyset a page is.
@@ -70,11 +71,6 @@ pub struct TaskChanges {
     pub external_id: Option<Option<String>>,
     pub lifecycle: Lifecycle,
 }
-
-/// Statuses after which a task can no longer go stale.
-const NOT_STALING: [&str; 4] = ["success", "error", "cancelled", "stale"];
-/// Statuses in which a task is running (and `max_runtime` counts).
-const RUNNING: [&str; 3] = ["pre_processing", "processing", "post_processing"];
 
 /// Unix milliseconds.
 pub fn ms(t: DateTimeUtc) -> i64 {
@@ -192,63 +188,19 @@ impl Store {
     }
 
     pub(super) fn update_job(&self, project_id: i64, id: &str, c: TaskChanges) -> WriteJob {
-        use task::Column as C;
-        let due = due_columns(&c);
-        let mut q = task::Entity::update_many()
-            .filter(C::Id.eq(id))
-            .filter(C::ProjectId.eq(project_id))
-            .col_expr(C::Updated, Expr::value(c.lifecycle.updated));
-        macro_rules! set {
-            ($($field:ident => $col:expr),* $(,)?) => {$(
-                if let Some(v) = c.$field {
-                    q = q.col_expr($col, Expr::value(v));
-                }
-            )*};
-        }
-        set!(
-            name => C::Name,
-            status => C::Status,
-            value => C::Value,
-            value_max => C::ValueMax,
-            data => C::Data,
-            max_runtime => C::MaxRuntime,
-            stale_timeout => C::StaleTimeout,
-            time_to_start => C::TimeToStart,
-            queue => C::Queue,
-            external_id => C::ExternalId,
-        );
-        match (c.start_time, c.lifecycle.start_if_unset) {
-            (Some(v), _) => q = q.col_expr(C::StartTime, Expr::value(v)),
-            (None, Some(now)) => q = q.col_expr(C::StartTime, Expr::col(C::StartTime).if_null(now)),
-            (None, None) => {}
-        }
-        match (c.end_time, c.lifecycle.end_if_unset) {
-            (Some(v), _) => q = q.col_expr(C::EndTime, Expr::value(v)),
-            (None, Some(now)) => q = q.col_expr(C::EndTime, Expr::col(C::EndTime).if_null(now)),
-            (None, None) => {}
-        }
-        // What the alerting engine compares: SET expressions read the row as it was.
-        q = q
-            .col_expr(C::PriorValue, Expr::col(C::Value))
-            .col_expr(C::PriorValueMax, Expr::col(C::ValueMax))
-            .col_expr(C::PriorStatus, Expr::col(C::Status));
-        for (col, expr) in due {
-            q = q.col_expr(col, expr);
-        }
-        let mut update = q.into_query();
-        update.returning(Query::returning().columns(TASK_COLUMNS));
-        // The same update, only for a task without actions: nothing to evaluate, so on
-        // PostgreSQL it can run on its own, outside a transaction (see `Store::write`).
-        let mut unwatched = update.clone();
-        unwatched.and_where(C::Alerts.is_null());
+        // Where writes are batched (SQLite) a transaction is shared anyway; elsewhere a task
+        // without actions is updated on its own, in autocommit (see `Store::write`).
+        let unwatched = self.batcher.is_none();
+        let (update, unwatched) =
+            task_update::update_statements(self.backend(), project_id, id, c, unwatched);
         WriteJob {
-            statements: vec![self.backend().build(&update)],
+            statements: vec![update],
             returns: Some(RowKey {
                 id: id.to_owned(),
                 project_id,
             }),
             after: None,
-            unwatched: Some(self.backend().build(&unwatched)),
+            unwatched,
         }
     }
 
@@ -348,59 +300,6 @@ fn tags_insert(
         value: Set(value.clone()),
     });
     Some(task_tag::Entity::insert_many(rows))
-}
-
-/// The due-time columns of an in-place update, computed in SQL from the values it writes
-/// and, for the fields it leaves alone, the row's own (see `task::Model`).
-fn due_columns(c: &TaskChanges) -> Vec<(task::Column, SimpleExpr)> {
-    use task::Column as C;
-    let now = ms(c.lifecycle.updated);
-    let null = || Expr::value(Option::<i64>::None);
-    let status: SimpleExpr = match &c.status {
-        Some(s) => Expr::value(s.clone()),
-        None => Expr::col(C::Status),
-    };
-    let opt_i32 = |given: Option<Option<i32>>, col: C| -> SimpleExpr {
-        match given {
-            Some(v) => Expr::value(v),
-            None => Expr::col(col),
-        }
-    };
-    // Any write counts as an update: staleness is due `stale_timeout` from now.
-    let stale_timeout = opt_i32(c.stale_timeout, C::StaleTimeout);
-    let stale_due = Expr::case(
-        status
-            .clone()
-            .is_in(NOT_STALING)
-            .or(stale_timeout.clone().is_null()),
-        null(),
-    )
-    .finally(Expr::val(now).add(stale_timeout.mul(1000)));
-    let mut out = vec![(C::StaleDue, SimpleExpr::Case(Box::new(stale_due)))];
-    // max_runtime counts from start_time while running; recomputed when any of them changes.
-    let start: Option<SimpleExpr> = match (c.start_time, c.lifecycle.start_if_unset) {
-        (Some(given), _) => Some(Expr::value(given.map(ms))),
-        (None, Some(_)) => Some(Expr::col(C::StartMs).if_null(now)),
-        (None, None) => None,
-    };
-    if let Some(start) = &start {
-        out.push((C::StartMs, start.clone()));
-    }
-    if c.status.is_some() || c.max_runtime.is_some() || start.is_some() {
-        let start = start.unwrap_or_else(|| Expr::col(C::StartMs));
-        let max_runtime = opt_i32(c.max_runtime, C::MaxRuntime);
-        let runtime_due = Expr::case(
-            Expr::col(C::RuntimeFired)
-                .eq(true)
-                .or(status.is_not_in(RUNNING))
-                .or(max_runtime.clone().is_null())
-                .or(start.clone().is_null()),
-            null(),
-        )
-        .finally(start.add(max_runtime.mul(1000)));
-        out.push((C::RuntimeDue, SimpleExpr::Case(Box::new(runtime_due))));
-    }
-    out
 }
 
 /// Writes a task's alerting state inside the caller's transaction.
