@@ -5,6 +5,8 @@
 //! Delivery is at least once: a process that dies mid-attempt has the delivery retried by
 //! whoever claims it when the lease expires.
 
+use std::collections::HashMap;
+use std::collections::hash_map::Entry;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -19,11 +21,15 @@ use super::{EngineSettings, Presenter};
 use crate::domain::tasks::{format_duration, now, value_percent};
 use crate::storage::Store;
 use crate::storage::deliveries::{AttemptRecord, DELIVERED, FAILED, PENDING};
-use crate::storage::entities::{action, delivery, task};
+use crate::storage::entities::{action, delivery, task, webhook};
 use crate::storage::tasks::ms;
 
 /// Deliveries attempted at once by one process.
 const CONCURRENCY: usize = 64;
+/// While fewer slots than this are free, the dispatcher waits up to `GATHER` for more
+/// before claiming.
+const CLAIM_BATCH: usize = CONCURRENCY / 4;
+const GATHER: Duration = Duration::from_millis(5);
 
 /// How an attempt ended.
 #[derive(Debug, PartialEq, Eq)]
@@ -92,6 +98,12 @@ impl Dispatcher {
                 drop(slots.acquire().await);
                 continue;
             }
+            if free < CLAIM_BATCH {
+                // Each claim is a write: while most slots are busy, let more of them free
+                // first (briefly, so that a few slow receivers do not hold others up).
+                let _ = tokio::time::timeout(GATHER, slots.acquire_many(CLAIM_BATCH as u32)).await;
+            }
+            let free = slots.available_permits();
             let now_ms = ms(Utc::now());
             let lease = now_ms + inner.settings.lease.as_millis() as i64;
             let claimed = match inner
@@ -117,13 +129,15 @@ impl Dispatcher {
                 }
                 continue;
             }
+            let lookups = Arc::new(Lookups::read(&inner.store, &claimed).await);
             for d in claimed {
                 let Ok(permit) = slots.clone().acquire_owned().await else {
                     return;
                 };
                 let inner = inner.clone();
+                let lookups = lookups.clone();
                 tokio::spawn(async move {
-                    inner.attempt(d).await;
+                    inner.attempt(d, &lookups).await;
                     drop(permit);
                 });
             }
@@ -131,11 +145,39 @@ impl Dispatcher {
     }
 }
 
+/// What the deliveries of one claim need to read, read once for all of them: their
+/// projects' slugs and their web hooks (as they are at the claim).
+struct Lookups {
+    projects: HashMap<i64, Option<(String, String)>>,
+    webhooks: HashMap<(i64, String), Result<Option<webhook::Model>, String>>,
+}
+
+impl Lookups {
+    async fn read(store: &Store, claimed: &[delivery::Model]) -> Lookups {
+        let mut lookups = Lookups {
+            projects: HashMap::new(),
+            webhooks: HashMap::new(),
+        };
+        for d in claimed {
+            if let Entry::Vacant(slot) = lookups.projects.entry(d.project_id) {
+                slot.insert(store.project_slugs(d.project_id).await.ok().flatten());
+            }
+            if let Some(slug) = d.integration.strip_prefix("webhook:")
+                && let Entry::Vacant(slot) = lookups.webhooks.entry((d.project_id, slug.to_owned()))
+            {
+                let endpoint = store.get_webhook(d.project_id, slug).await;
+                slot.insert(endpoint.map_err(|e| e.to_string()));
+            }
+        }
+        lookups
+    }
+}
+
 impl Inner {
-    async fn attempt(&self, d: delivery::Model) {
+    async fn attempt(&self, d: delivery::Model, lookups: &Lookups) {
         let started = Instant::now();
         let at = now();
-        let outcome = self.send(&d, at).await;
+        let outcome = self.send(&d, at, lookups).await;
         let duration_ms = started.elapsed().as_millis() as i64;
         let attempts = u32::try_from(d.attempt_count).unwrap_or(0) + 1;
         let (status, code, error, next) = match &outcome {
@@ -204,10 +246,8 @@ impl Inner {
         }
     }
 
-    async fn send(&self, d: &delivery::Model, at: DateTime<Utc>) -> Outcome {
-        let Some((organization, project)) =
-            self.store.project_slugs(d.project_id).await.ok().flatten()
-        else {
+    async fn send(&self, d: &delivery::Model, at: DateTime<Utc>, lookups: &Lookups) -> Outcome {
+        let Some(Some((organization, project))) = lookups.projects.get(&d.project_id) else {
             return Outcome::Retry(None, "could not read the project".into(), None);
         };
         let task: Option<task::Model> = serde_json::from_value(d.payload["task"].clone()).ok();
@@ -224,20 +264,23 @@ impl Inner {
                     &action,
                     d,
                     &self.presenter,
-                    &organization,
-                    &project,
+                    organization,
+                    project,
                 ))
                 .await;
         }
         let Some(slug) = d.integration.strip_prefix("webhook:") else {
             return Outcome::Final(None, format!("unknown integration {}", d.integration));
         };
-        let endpoint = match self.store.get_webhook(d.project_id, slug).await {
-            Ok(Some(endpoint)) => endpoint,
-            Ok(None) => return Outcome::Final(None, format!("web hook {slug} does not exist")),
-            Err(err) => {
+        let endpoint = match lookups.webhooks.get(&(d.project_id, slug.to_owned())) {
+            Some(Ok(Some(endpoint))) => endpoint,
+            Some(Ok(None)) => {
+                return Outcome::Final(None, format!("web hook {slug} does not exist"));
+            }
+            Some(Err(err)) => {
                 return Outcome::Retry(None, format!("could not read the web hook: {err}"), None);
             }
+            None => return Outcome::Retry(None, "the web hook was not read".into(), None),
         };
         if !endpoint.enabled {
             return Outcome::Final(None, format!("web hook {slug} is disabled"));
@@ -247,13 +290,13 @@ impl Inner {
             "type": d.payload["type"],
             "timestamp": d.payload["timestamp"],
             "trigger": d.trigger,
-            "task": self.presenter.task(task, &organization, &project),
+            "task": self.presenter.task(task, organization, project),
             "action": self.presenter.action(action),
         });
         let body = serde_json::to_vec(&event).unwrap_or_default();
         self.webhooks
             .send(Request {
-                endpoint: &endpoint,
+                endpoint,
                 event_id: &d.event_id,
                 body,
                 now: at,

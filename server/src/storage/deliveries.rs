@@ -12,6 +12,7 @@ use sea_orm::{
     QueryFilter, QueryOrder, QuerySelect, QueryTrait, Set, Statement, Value,
 };
 
+use super::batch::WriteJob;
 use super::entities::{delivery, delivery_attempt, organization, project};
 use super::tasks::Seek;
 use super::{StorageResult, Store};
@@ -78,9 +79,7 @@ impl Store {
         limit: u64,
     ) -> StorageResult<Vec<delivery::Model>> {
         let stmt = self.claim_statement(now_ms, lease_until, limit);
-        let w = self.begin_write().await?;
-        let rows = w.txn.query_all_raw(stmt).await?;
-        w.commit().await?;
+        let rows = self.write_returning_all(stmt).await?;
         rows.iter()
             .map(|row| delivery::Model::from_query_result(row, "").map_err(Into::into))
             .collect()
@@ -141,20 +140,20 @@ impl Store {
         Ok(row)
     }
 
-    /// Records an attempt and the delivery's new state, releasing the lease.
+    /// Records an attempt and the delivery's new state, releasing the lease. It needs no
+    /// read, so on SQLite it joins the group commit of task writes.
     pub async fn record_attempt(&self, id: &str, a: AttemptRecord) -> StorageResult<()> {
-        let w = self.begin_write().await?;
-        delivery_attempt::ActiveModel {
+        let backend = self.backend();
+        let attempt = delivery_attempt::Entity::insert(delivery_attempt::ActiveModel {
             delivery_id: Set(id.to_owned()),
             at: Set(a.at),
             status_code: Set(a.status_code),
             error: Set(a.error.clone()),
             duration_ms: Set(a.duration_ms),
             ..Default::default()
-        }
-        .insert(&w.txn)
-        .await?;
-        delivery::Entity::update_many()
+        })
+        .build(backend);
+        let update = delivery::Entity::update_many()
             .col_expr(delivery::Column::Status, Expr::value(a.status))
             .col_expr(
                 delivery::Column::AttemptCount,
@@ -171,9 +170,15 @@ impl Store {
             .col_expr(delivery::Column::LastError, Expr::value(a.error))
             .col_expr(delivery::Column::Updated, Expr::value(a.at))
             .filter(delivery::Column::Id.eq(id))
-            .exec(&w.txn)
-            .await?;
-        w.commit().await
+            .build(backend);
+        self.write(WriteJob {
+            statements: vec![attempt, update],
+            returns: None,
+            after: None,
+            unwatched: None,
+        })
+        .await?;
+        Ok(())
     }
 
     /// Fails every pending delivery through `integration` in the project (its web hook was

@@ -8,7 +8,11 @@ pub struct Migrator;
 #[async_trait::async_trait]
 impl MigratorTrait for Migrator {
     fn migrations() -> Vec<Box<dyn MigrationTrait>> {
-        vec![Box::new(Initial), Box::new(Alerting)]
+        vec![
+            Box::new(Initial),
+            Box::new(Alerting),
+            Box::new(PartialDueIndexes),
+        ]
     }
 }
 
@@ -495,5 +499,34 @@ impl MigrationTrait for Alerting {
                 .to_owned(),
         )
         .await
+    }
+}
+
+/// The sweeps' due-time indexes become partial (`WHERE … IS NOT NULL`): most tasks have no
+/// `stale_timeout` or `max_runtime`, and an update of such a task then touches neither index
+/// (a full index took a delete and an insert in each on every PATCH).
+struct PartialDueIndexes;
+
+impl MigrationName for PartialDueIndexes {
+    fn name(&self) -> &str {
+        "m0003_partial_due_indexes"
+    }
+}
+
+#[async_trait::async_trait]
+impl MigrationTrait for PartialDueIndexes {
+    async fn up(&self, m: &SchemaManager) -> Result<(), DbErr> {
+        let db = m.get_connection();
+        for (name, column) in [
+            ("ix_task_stale_due", "stale_due"),
+            ("ix_task_runtime_due", "runtime_due"),
+        ] {
+            db.execute_unprepared(&format!("DROP INDEX {name}")).await?;
+            db.execute_unprepared(&format!(
+                "CREATE INDEX {name} ON task ({column}) WHERE {column} IS NOT NULL"
+            ))
+            .await?;
+        }
+        Ok(())
     }
 }

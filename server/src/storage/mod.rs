@@ -281,6 +281,16 @@ impl Store {
         })
     }
 
+    /// Runs one statement on its own, in autocommit, and returns every row it returns (on
+    /// SQLite between batches, like any write).
+    pub async fn write_returning_all(
+        &self,
+        statement: sea_orm::Statement,
+    ) -> StorageResult<Vec<sea_orm::QueryResult>> {
+        let _gate = self.gate().await;
+        Ok(self.writer.query_all_raw(statement).await?)
+    }
+
     /// Compile options of the linked SQLite that Ratel's performance relies on and that are
     /// missing (see `.cargo/config.toml`); empty on PostgreSQL. A build that links another
     /// SQLite still works, slower: the server warns at start.
