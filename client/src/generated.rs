@@ -2189,6 +2189,12 @@ Choices made where the sources disagree or are silent:
 * Task ids are opaque 26-character strings (not UUIDs); action ids are
   integers.
 * Every error response carries the `ErrorResponse` body.
+* Text may not contain NUL (U+0000), in any field, tag, action config or
+  anywhere inside `data`: such a request is a 400 `validation_error` with
+  the code `null_characters_not_allowed` and the field's `attr`, on every
+  store alike. An id or filter value that cannot exist (a NUL, over-long,
+  not an id) is unknown like any other: 404 for an id, an empty page for
+  a filter.
 
 Version: 0.1*/
 pub struct Client {

@@ -131,10 +131,112 @@ async fn unreachable_database_is_503(backend: Backend) {
     let body = expect_error(resp, 503, "server_error", "service_unavailable").await;
     assert_eq!(body["errors"].as_array().unwrap().len(), 1);
     let ready = s.raw(Method::GET, &s.url("/readyz")).send().await.unwrap();
-    assert_eq!(ready.status().as_u16(), 503);
+    expect_error(ready, 503, "server_error", "service_unavailable").await;
 }
 
-on_both_backends!(http_errors);
+/// A NUL in any text is refused before storage, alike on both stores (PostgreSQL cannot hold
+/// it in text or jsonb); an id or filter value that cannot exist is unknown, never a 500.
+async fn nul_characters(backend: Backend) {
+    let s = Server::start(backend).await;
+    let t = s.create(json!({"name": "kept", "value": 1})).await;
+    let id = t["id"].as_str().unwrap().to_owned();
+    let nul = "a\u{0}b";
+    let refused = [
+        (json!({"name": nul}), "name"),
+        (json!({"name": "x", "queue": nul}), "queue"),
+        (json!({"name": "x", "external_id": nul}), "external_id"),
+        (json!({"name": "x", "tags": {"env": nul}}), "tags.env"),
+        (json!({"name": "x", "tags": {nul: "v"}}), "tags"),
+        (json!({"name": "x", "data": {"k": nul}}), "data"),
+        (json!({"name": "x", "data": {"deep": [{nul: 1}]}}), "data"),
+        (
+            json!({"name": "x", "actions": [{"trigger": "error", "integration": "email",
+                "config": {"to": nul}}]}),
+            "actions.0.config",
+        ),
+    ];
+    for (body, attr) in &refused {
+        let resp = s
+            .req(Method::POST, &s.tasks_url())
+            .json(body)
+            .send()
+            .await
+            .unwrap();
+        let err = expect_error(resp, 400, "validation_error", "null_characters_not_allowed").await;
+        assert_eq!(err["errors"][0]["attr"], *attr, "{body}");
+        // The same on PATCH, which changes nothing.
+        if !attr.starts_with("actions") {
+            let resp = s
+                .req(Method::PATCH, &s.task_url(&id))
+                .json(body)
+                .send()
+                .await
+                .unwrap();
+            let err =
+                expect_error(resp, 400, "validation_error", "null_characters_not_allowed").await;
+            assert_eq!(err["errors"][0]["attr"], *attr, "PATCH {body}");
+        }
+    }
+    let resp = s
+        .req(Method::POST, &format!("{}actions/", s.task_url(&id)))
+        .json(&json!({"trigger": "error", "integration": "email", "config": {"to": nul}}))
+        .send()
+        .await
+        .unwrap();
+    let err = expect_error(resp, 400, "validation_error", "null_characters_not_allowed").await;
+    assert_eq!(err["errors"][0]["attr"], "config");
+    let list: serde_json::Value = expect(
+        s.req(Method::GET, &s.tasks_url()).send().await.unwrap(),
+        200,
+    )
+    .await;
+    assert_eq!(
+        list["results"].as_array().unwrap().len(),
+        1,
+        "nothing was created"
+    );
+    let kept = expect(
+        s.req(Method::GET, &s.task_url(&id)).send().await.unwrap(),
+        200,
+    )
+    .await;
+    assert_eq!(
+        (kept["name"].as_str(), kept["value"].as_i64()),
+        (Some("kept"), Some(1))
+    );
+
+    // Ids and filters that cannot exist.
+    let long = "A".repeat(300);
+    for bad in [
+        "abc%00def",
+        "%00",
+        long.as_str(),
+        "01ARZ3NDEKTSV4RRFFQ69G5FA%00",
+    ] {
+        for method in [Method::GET, Method::PATCH, Method::DELETE] {
+            let mut req = s.req(method.clone(), &s.task_url(bad));
+            if method == Method::PATCH {
+                req = req.json(&json!({"value": 2}));
+            }
+            expect_error(req.send().await.unwrap(), 404, "client_error", "not_found").await;
+        }
+        let actions = format!("{}actions/", s.task_url(bad));
+        expect_error(
+            s.req(Method::GET, &actions).send().await.unwrap(),
+            404,
+            "client_error",
+            "not_found",
+        )
+        .await;
+    }
+    for query in ["external_id=%00", "name=a%00", "tag=env:%00", "parent=%00"] {
+        let url = format!("{}?{query}", s.tasks_url());
+        let page = expect(s.req(Method::GET, &url).send().await.unwrap(), 200).await;
+        assert_eq!(page["results"], json!([]), "{query}");
+    }
+}
+
+on_both_backends!(http_errors, nul_characters);
 
 mod unreachable {
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

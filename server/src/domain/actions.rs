@@ -250,6 +250,7 @@ pub async fn create(
     task_id: &str,
     input: ActionInput,
 ) -> DomainResult<action::Model> {
+    tasks::known_id(task_id)?;
     tasks::get(store, scope, task_id).await?;
     check_integrations(store, scope, std::slice::from_ref(&input), "").await?;
     let w = store.begin_write().await?;
@@ -300,6 +301,7 @@ pub async fn update(
     id: i64,
     patch: ActionPatch,
 ) -> DomainResult<action::Model> {
+    tasks::known_id(task_id)?;
     let w = store.begin_write().await?;
     let (task, mut row) = action_in(store, &w, scope, task_id, id).await?;
     let merged = ActionPatch {
@@ -334,6 +336,7 @@ pub async fn cancel(
     task_id: &str,
     id: i64,
 ) -> DomainResult<()> {
+    tasks::known_id(task_id)?;
     let w = store.begin_write().await?;
     let (task, mut row) = action_in(store, &w, scope, task_id, id).await?;
     row.status = ActionStatus::Cancelled.as_str().to_owned();

@@ -5,7 +5,7 @@ use chrono::Utc;
 
 use super::auth::ProjectScope;
 use super::cursor;
-use super::tasks::{DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE};
+use super::tasks::{self, DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE};
 use super::{DomainError, DomainResult};
 use crate::alerting::outbox::wake;
 use crate::storage::Store;
@@ -34,9 +34,19 @@ pub async fn list(
         Some(c) => cursor::decode(c)?,
         None => Seek::First,
     };
-    let (rows, more) = store
-        .list_deliveries(scope.project_id, &filter, &seek, page_size)
-        .await?;
+    // A task filter that cannot be a task id, or a NUL in a filter, matches nothing.
+    let impossible = filter
+        .task
+        .as_deref()
+        .is_some_and(|t| tasks::known_id(t).is_err())
+        || filter.status.as_deref().is_some_and(|s| s.contains('\0'));
+    let (rows, more) = if impossible {
+        (Vec::new(), false)
+    } else {
+        store
+            .list_deliveries(scope.project_id, &filter, &seek, page_size)
+            .await?
+    };
     let (Some(first), Some(last)) = (rows.first(), rows.last()) else {
         return Ok(DeliveryPage {
             deliveries: rows,
@@ -72,6 +82,7 @@ pub async fn get(
     scope: &ProjectScope,
     id: &str,
 ) -> DomainResult<(delivery::Model, Vec<delivery_attempt::Model>)> {
+    tasks::known_id(id)?;
     let row = store
         .get_delivery(scope.project_id, id)
         .await?
@@ -82,6 +93,7 @@ pub async fn get(
 
 /// Queues a delivery again, due now, whatever its state.
 pub async fn retry(store: &Store, scope: &ProjectScope, id: &str) -> DomainResult<delivery::Model> {
+    tasks::known_id(id)?;
     let row = store
         .requeue_delivery(scope.project_id, id, ms(Utc::now()))
         .await?

@@ -32,6 +32,26 @@ impl<'a> Fields<'a> {
         self.errors.push(FieldError::new(attr, code, detail));
     }
 
+    /// A NUL character: refused in every text (PostgreSQL cannot store it, so neither store
+    /// takes it), with Django REST framework's code.
+    fn null_characters(&mut self, name: &str) {
+        self.error(
+            name,
+            "null_characters_not_allowed",
+            "Null characters are not allowed.",
+        );
+    }
+
+    /// A JSON value that may be stored as is (`data`, an action's `config`): no NUL in any
+    /// string or key at any depth.
+    fn free_json(&mut self, name: &str) -> Option<Value> {
+        let value = self.raw(name)?;
+        if has_nul(value) {
+            self.null_characters(name);
+        }
+        Some(value.clone())
+    }
+
     /// The raw value: `None` when absent, `Some(Value::Null)` when null.
     fn raw(&self, name: &str) -> Option<&'a Value> {
         self.obj.get(name)
@@ -51,6 +71,10 @@ impl<'a> Fields<'a> {
             self.error(name, "invalid", "Not a valid string.");
             return None;
         };
+        if s.contains('\0') {
+            self.null_characters(name);
+            return None;
+        }
         let len = s.chars().count();
         if len < min {
             if len == 0 {
@@ -171,6 +195,11 @@ impl<'a> Fields<'a> {
         let mut ok = true;
         for (namespace, value) in map {
             let attr = format!("{name}.{namespace}");
+            if namespace.contains('\0') {
+                self.null_characters(name);
+                ok = false;
+                continue;
+            }
             let ns_len = namespace.chars().count();
             if !(1..=255).contains(&ns_len) {
                 self.error(
@@ -242,6 +271,16 @@ fn object<'a>(
     }
 }
 
+/// Whether any string or key inside `value` holds a NUL character.
+fn has_nul(value: &Value) -> bool {
+    match value {
+        Value::String(s) => s.contains('\0'),
+        Value::Array(items) => items.iter().any(has_nul),
+        Value::Object(map) => map.iter().any(|(k, v)| k.contains('\0') || has_nul(v)),
+        _ => false,
+    }
+}
+
 fn json_kind(value: &Value) -> &'static str {
     match value {
         Value::Null => "null",
@@ -292,7 +331,7 @@ fn read_task_fields(f: &mut Fields<'_>) -> Result<TaskPatch, ()> {
         &mut failed,
     )
     .flatten();
-    let data = f.raw("data").map(|v| (!v.is_null()).then(|| v.clone()));
+    let data = f.free_json("data").map(|v| (!v.is_null()).then_some(v));
     let max_runtime = ok(
         f.nullable("max_runtime", true, |f, v| {
             f.int("max_runtime", v, 1, MAX_INT32)
@@ -432,7 +471,7 @@ fn read_action_fields(f: &mut Fields<'_>) -> Option<ActionPatch> {
         .ok()
         .flatten()
         .flatten();
-    let config = f.raw("config").cloned();
+    let config = f.free_json("config");
     (!failed).then_some(ActionPatch {
         trigger,
         integration,

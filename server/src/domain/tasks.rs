@@ -477,7 +477,18 @@ pub async fn create(
     Ok(row)
 }
 
+/// An id that cannot be a task's (a NUL, over-long, not a canonical ULID) is unknown like
+/// any other, and never reaches the store (PostgreSQL refuses a NUL in text).
+pub fn known_id(id: &str) -> DomainResult<()> {
+    if cursor::is_task_id(id) {
+        Ok(())
+    } else {
+        Err(DomainError::NotFound)
+    }
+}
+
 pub async fn get(store: &Store, scope: &ProjectScope, id: &str) -> DomainResult<task::Model> {
+    known_id(id)?;
     store
         .get_task(scope.project_id, id)
         .await?
@@ -511,6 +522,7 @@ async fn update(
     mut patch: TaskPatch,
     merge_tags: bool,
 ) -> DomainResult<task::Model> {
+    known_id(id)?;
     let now = now();
     if patch.tags.is_none() && patch.parent.is_none() && patch.actions.is_empty() {
         // The common case (progress, status, data): one UPDATE ... RETURNING, no read first.
@@ -591,6 +603,15 @@ pub async fn cancel(store: &Store, scope: &ProjectScope, id: &str) -> DomainResu
     update(store, scope, id, patch, true).await.map(|_| ())
 }
 
+/// Whether a filter asks for text no task can hold (a NUL) or a parent that cannot exist.
+fn matches_nothing(f: &TaskFilter) -> bool {
+    let nul = |s: &str| s.contains('\0');
+    f.name.as_deref().is_some_and(nul)
+        || f.external_id.as_deref().is_some_and(nul)
+        || f.parent.as_deref().is_some_and(|p| !cursor::is_task_id(p))
+        || f.tags.iter().any(|(k, v)| nul(k) || nul(v))
+}
+
 /// A list request after parsing.
 #[derive(Clone, Debug, Default)]
 pub struct ListRequest {
@@ -622,6 +643,14 @@ pub async fn list(
         Some(c) => cursor::decode(c)?,
         None => Seek::First,
     };
+    if matches_nothing(&req.filter) {
+        return Ok(ListPage {
+            tasks: Vec::new(),
+            next: None,
+            previous: None,
+            page_size,
+        });
+    }
     // Ids are ULIDs of the creation instant: a created-at bound is also an id bound.
     if let Some(after) = req.filter.created_after {
         req.filter.id_at_least = Some(ulid_floor(after));

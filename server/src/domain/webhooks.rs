@@ -88,11 +88,21 @@ pub async fn create(
     }
 }
 
+/// A slug no web hook can have (a NUL, longer than a slug may be) is unknown like any other.
+fn known_slug(slug: &str) -> DomainResult<()> {
+    if slug.contains('\0') || slug.chars().count() > 50 {
+        Err(DomainError::NotFound)
+    } else {
+        Ok(())
+    }
+}
+
 pub async fn list(store: &Store, scope: &ProjectScope) -> DomainResult<Vec<webhook::Model>> {
     Ok(store.list_webhooks(scope.project_id).await?)
 }
 
 pub async fn get(store: &Store, scope: &ProjectScope, slug: &str) -> DomainResult<webhook::Model> {
+    known_slug(slug)?;
     store
         .get_webhook(scope.project_id, slug)
         .await?

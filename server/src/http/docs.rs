@@ -8,6 +8,7 @@ use poem::web::{Data, Path, Redirect};
 use poem::{Endpoint, IntoResponse, Response, Route, get, handler};
 
 use super::AppState;
+use super::error::ApiError;
 
 /// The canonical contract, compiled into the binary.
 pub const OPENAPI_YAML: &str = include_str!("../../../openapi.yaml");
@@ -43,7 +44,7 @@ pub async fn readyz(state: Data<&AppState>) -> Response {
         Ok(()) => "ready".into_response(),
         Err(err) => {
             tracing::warn!(error = %err, "readiness check failed");
-            (StatusCode::SERVICE_UNAVAILABLE, "database unreachable").into_response()
+            ApiError::<()>::unavailable().into_response()
         }
     }
 }
