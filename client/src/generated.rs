@@ -2195,6 +2195,8 @@ Choices made where the sources disagree or are silent:
   store alike. An id or filter value that cannot exist (a NUL, over-long,
   not an id) is unknown like any other: 404 for an id, an empty page for
   a filter.
+* Request bodies are strict JSON: an object with the same key twice, at
+  any depth, is a 400 `parse_error` whose detail names the key.
 
 Version: 0.1*/
 pub struct Client {

@@ -236,7 +236,71 @@ async fn nul_characters(backend: Backend) {
     }
 }
 
-on_both_backends!(http_errors, nul_characters);
+/// A body with the same key twice, at any depth, is a parse error naming the key, and
+/// changes nothing.
+async fn duplicate_keys(backend: Backend) {
+    let s = Server::start(backend).await;
+    let t = s.create(json!({"name": "kept", "value": 1})).await;
+    let id = t["id"].as_str().unwrap().to_owned();
+    let send = |method: Method, url: String, body: &'static str| {
+        s.req(method, &url)
+            .header("content-type", "application/json")
+            .body(body)
+            .send()
+    };
+    for (method, url, body, key) in [
+        (
+            Method::POST,
+            s.tasks_url(),
+            r#"{"name": "a", "name": "b"}"#,
+            "name",
+        ),
+        (
+            Method::POST,
+            s.tasks_url(),
+            r#"{"name": "a", "tags": {"env": "x", "env": "y"}}"#,
+            "env",
+        ),
+        (
+            Method::POST,
+            s.tasks_url(),
+            r#"{"name": "a", "actions": [{"trigger": "error", "trigger": "success", "integration": "email", "config": {"to": "a@example.com"}}]}"#,
+            "trigger",
+        ),
+        (
+            Method::PATCH,
+            s.task_url(&id),
+            r#"{"value": 2, "value": 3}"#,
+            "value",
+        ),
+    ] {
+        let resp = send(method, url, body).await.unwrap();
+        let err = expect_error(resp, 400, "client_error", "parse_error").await;
+        let detail = err["errors"][0]["detail"].as_str().unwrap();
+        assert!(
+            detail.contains(&format!("duplicate key \"{key}\"")),
+            "{body}: {detail}"
+        );
+    }
+    let list = expect(
+        s.req(Method::GET, &s.tasks_url()).send().await.unwrap(),
+        200,
+    )
+    .await;
+    assert_eq!(
+        list["results"].as_array().unwrap().len(),
+        1,
+        "nothing was created"
+    );
+    let kept = expect(
+        s.req(Method::GET, &s.task_url(&id)).send().await.unwrap(),
+        200,
+    )
+    .await;
+    assert_eq!(kept["value"], 1);
+}
+
+on_both_backends!(http_errors, nul_characters, duplicate_keys);
 
 mod unreachable {
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

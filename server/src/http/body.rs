@@ -1,7 +1,7 @@
 //! `JsonBody<T>`: the request-body extractor of every write operation.
 //!
 //! It documents the body with `T`'s schema, checks the content type and the size limit, and
-//! parses the bytes as JSON; the domain then reads the fields (so errors name them). A `PATCH`
+//! parses the bytes as strict JSON (`strict_json`: no duplicate keys); the domain then reads the fields (so errors name them). A `PATCH`
 //! body is optional (`REQUIRED = false`): an empty body is an empty update.
 
 use std::marker::PhantomData;
@@ -78,7 +78,7 @@ impl<'a, T: Type, const REQUIRED: bool> ApiExtractor<'a> for JsonBody<T, REQUIRE
             Some(ct) => return Err(ApiError::<()>::unsupported_media_type(ct).into()),
             None => return Err(ApiError::<()>::unsupported_media_type("").into()),
         }
-        let value: Value = serde_json::from_slice(&bytes)
+        let value = super::strict_json::parse(&bytes)
             .map_err(|err| ApiError::<()>::parse_error(format!("JSON parse error - {err}")))?;
         Ok(Self {
             value: Some(value),

@@ -11,6 +11,7 @@ pub mod json;
 pub mod middleware;
 pub mod models;
 pub mod present;
+mod strict_json;
 pub mod tags;
 pub mod tasks;
 pub mod webhooks;
