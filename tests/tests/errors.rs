@@ -300,7 +300,98 @@ async fn duplicate_keys(backend: Backend) {
     assert_eq!(kept["value"], 1);
 }
 
-on_both_backends!(http_errors, nul_characters, duplicate_keys);
+/// Reads one response from a raw connection: its status, whether it announced
+/// `Connection: close`, and nothing of its body beyond its Content-Length.
+async fn read_response(conn: &mut tokio::net::TcpStream) -> Option<(u16, bool)> {
+    use tokio::io::AsyncReadExt;
+    let mut buf = Vec::new();
+    let mut byte = [0u8; 1];
+    while !buf.ends_with(b"\r\n\r\n") {
+        match conn.read(&mut byte).await {
+            Ok(1) => buf.push(byte[0]),
+            _ => return None,
+        }
+    }
+    let head = String::from_utf8_lossy(&buf).to_lowercase();
+    let status = head.split(' ').nth(1)?.parse().ok()?;
+    let length: usize = head
+        .lines()
+        .find_map(|l| l.strip_prefix("content-length:"))
+        .map_or(0, |v| v.trim().parse().unwrap_or(0));
+    let mut body = vec![0u8; length];
+    conn.read_exact(&mut body).await.ok()?;
+    Some((status, head.contains("connection: close")))
+}
+
+/// A request refused before its body is read (401, 403, 405) leaves the connection usable:
+/// the body is read and discarded, so the next request on it is answered. Head and body go
+/// in separate writes, as httpx and the official SDK send them.
+async fn keep_alive_after_refusal(backend: Backend) {
+    use tokio::io::AsyncWriteExt;
+    let s = Server::start(backend).await;
+    let t = s.create(json!({"name": "own"})).await;
+    let own = format!(
+        "GET /api/default/default/tasks/{}/ HTTP/1.1\r\nhost: x\r\nauthorization: Bearer {}\r\n\r\n",
+        t["id"].as_str().unwrap(),
+        s.key
+    );
+    let addr = s.base.trim_start_matches("http://").to_owned();
+    let refusals = [
+        ("POST", "/api/default/default/tasks/", None, 401),
+        ("POST", "/api/other/project/tasks/", Some(&s.key), 403),
+        ("PATCH", "/api/default/default/tasks/", Some(&s.key), 405),
+    ];
+    for size in [1, 64 * 1024, 1024 * 1024] {
+        let body = vec![b' '; size];
+        for (method, path, key, expected) in &refusals {
+            let mut conn = tokio::net::TcpStream::connect(&addr).await.unwrap();
+            conn.set_nodelay(true).unwrap();
+            let auth = key.map_or(String::new(), |k| format!("authorization: Bearer {k}\r\n"));
+            let head = format!(
+                "{method} {path} HTTP/1.1\r\nhost: x\r\n{auth}content-type: application/json\r\ncontent-length: {size}\r\n\r\n"
+            );
+            conn.write_all(head.as_bytes()).await.unwrap();
+            conn.flush().await.unwrap();
+            // Let the refusal be written before the body arrives (the reported race).
+            tokio::task::yield_now().await;
+            conn.write_all(&body).await.unwrap();
+            let (status, close) = read_response(&mut conn).await.expect("the refusal");
+            assert_eq!(status, *expected, "{method} {path} with {size} bytes");
+            assert!(
+                !close,
+                "a body within the limit is drained: {method} {path} {size}"
+            );
+            conn.write_all(own.as_bytes()).await.unwrap();
+            let next = read_response(&mut conn).await;
+            assert_eq!(
+                next.map(|r| r.0),
+                Some(200),
+                "the next request after {method} {path} {size}"
+            );
+        }
+    }
+    // A body past the limit is not read: the refusal says the connection closes.
+    let mut conn = tokio::net::TcpStream::connect(&addr).await.unwrap();
+    let size = 2 * 1024 * 1024;
+    let head = format!(
+        "POST /api/default/default/tasks/ HTTP/1.1\r\nhost: x\r\ncontent-type: application/json\r\ncontent-length: {size}\r\n\r\n"
+    );
+    conn.write_all(head.as_bytes()).await.unwrap();
+    let writer = tokio::spawn(async move {
+        let _ = conn.write_all(&vec![b' '; size]).await;
+        conn
+    });
+    let mut conn = writer.await.unwrap();
+    let (status, close) = read_response(&mut conn).await.expect("the refusal");
+    assert_eq!((status, close), (401, true));
+}
+
+on_both_backends!(
+    http_errors,
+    nul_characters,
+    duplicate_keys,
+    keep_alive_after_refusal
+);
 
 mod unreachable {
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -1,12 +1,17 @@
 //! The outermost middleware: request ids, the Accept check, logging, and turning every error
 //! (poem's, poem-openapi's or ours) into the documented JSON body.
 
-use std::time::Instant;
+use std::io;
+use std::pin::Pin;
+use std::sync::{Arc, Mutex};
+use std::task::{Context, Poll};
+use std::time::{Duration, Instant};
 
 use poem::error::{MethodNotAllowedError, NotFoundError, ReadBodyError};
 use poem::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
-use poem::{Endpoint, IntoResponse, Request, Response};
+use poem::{Body, Endpoint, IntoResponse, Request, Response};
 use poem_openapi::error::{ContentTypeError, ParseParamError, ParsePathError};
+use tokio::io::{AsyncRead, AsyncReadExt, ReadBuf};
 use tracing::Instrument;
 
 use super::error::{ApiError, ErrorCause};
@@ -113,7 +118,56 @@ fn is_json(resp: &Response) -> bool {
 }
 
 /// Runs a request: assigns its id, checks Accept, logs it, and shapes every error.
-pub async fn handle<E: Endpoint>(next: E, req: Request) -> poem::Result<Response> {
+/// The request body, shared between the endpoint and this middleware: what an endpoint that
+/// refused the request leaves unread is read and discarded here, so that the client's next
+/// request on the connection is read from where it starts.
+#[derive(Clone)]
+struct SharedBody(Arc<Mutex<Pin<Box<dyn AsyncRead + Send>>>>);
+
+impl AsyncRead for SharedBody {
+    fn poll_read(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
+        let mut inner = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        inner.as_mut().poll_read(cx, buf)
+    }
+}
+
+/// How long a refused request's body may take to arrive before the connection is closed.
+const DRAIN_TIMEOUT: Duration = Duration::from_secs(5);
+
+fn has_body(headers: &HeaderMap) -> bool {
+    headers.contains_key(header::TRANSFER_ENCODING)
+        || headers
+            .get(header::CONTENT_LENGTH)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| v.trim() != "0")
+}
+
+/// Reads and discards the rest of a body, up to `limit` bytes; false when it is longer or
+/// does not arrive in time (the connection must then close).
+async fn drain(rest: SharedBody, limit: usize) -> bool {
+    let mut sink = tokio::io::sink();
+    let mut rest = rest.take(limit as u64 + 1);
+    let copy = tokio::io::copy(&mut rest, &mut sink);
+    matches!(tokio::time::timeout(DRAIN_TIMEOUT, copy).await, Ok(Ok(n)) if n <= limit as u64)
+}
+
+pub async fn handle<E: Endpoint>(
+    next: E,
+    req: Request,
+    body_limit: usize,
+) -> poem::Result<Response> {
+    let mut req = req;
+    let unread = has_body(req.headers()).then(|| {
+        let shared = SharedBody(Arc::new(Mutex::new(Box::pin(
+            req.take_body().into_async_read(),
+        ))));
+        req.set_body(Body::from_async_read(shared.clone()));
+        shared
+    });
     let request_id = req
         .headers()
         .get(REQUEST_ID)
@@ -155,6 +209,13 @@ pub async fn handle<E: Endpoint>(next: E, req: Request) -> poem::Result<Response
     }
     .instrument(span.clone())
     .await;
+    if let Some(rest) = unread
+        && resp.status().is_client_error()
+        && !drain(rest, body_limit).await
+    {
+        resp.headers_mut()
+            .insert(header::CONNECTION, HeaderValue::from_static("close"));
+    }
 
     let status = resp.status();
     let elapsed_ms = started.elapsed().as_secs_f64() * 1000.0;

@@ -113,6 +113,7 @@ pub fn api_service() -> OpenApiService<Apis, ()> {
 /// The whole application: API, docs, health, with the middleware stack.
 pub fn app(state: AppState) -> impl Endpoint {
     let api = api_service();
+    let body_limit = state.body_limit;
     Route::new()
         .nest("/api/docs", docs::swagger_ui())
         .at("/api/schema.json", get(docs::schema_json))
@@ -122,5 +123,5 @@ pub fn app(state: AppState) -> impl Endpoint {
         .nest("/", api)
         .with(NormalizePath::new(TrailingSlash::Trim))
         .data(state)
-        .around(middleware::handle)
+        .around(move |next, req| middleware::handle(next, req, body_limit))
 }
