@@ -38,8 +38,9 @@ pub struct Settings {
     pub log_level: String,
     /// `text` or `json`.
     pub log_format: LogFormat,
-    /// Seconds a key stays cached after a successful lookup (0 disables the cache); a revoked
-    /// key keeps working at most this long.
+    /// Seconds a key stays cached after a successful lookup (0 disables the cache). Every
+    /// process checks for revocations each 250 ms and then empties its cache, so a revoked
+    /// key stops working within that; this bounds it when the check cannot read the store.
     pub key_cache_secs: u64,
     /// Seconds in-flight requests get to finish after SIGTERM/SIGINT.
     pub shutdown_grace_secs: u64,

@@ -56,11 +56,13 @@ pub async fn run(settings: Settings) -> anyhow::Result<()> {
         }),
     )
     .await?;
+    let keys = KeyCache::new(Duration::from_secs(settings.key_cache_secs));
+    keys.watch(store.clone());
     let state = AppState {
         store: store.clone(),
         public_url: public_url.clone(),
         body_limit: settings.body_limit,
-        keys: KeyCache::new(Duration::from_secs(settings.key_cache_secs)),
+        keys,
         limiter,
     };
     println!("listening on http://{local}");

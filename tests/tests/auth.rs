@@ -134,6 +134,45 @@ async fn admin_keys(backend: Backend) {
     assert!(!ok, "invalid slugs are refused");
 }
 
+/// With the key cache on (its default 5 s), a key revoked by `admin revoke-key` from another
+/// process stops working within a second.
+async fn revocation_beats_the_key_cache(backend: Backend) {
+    let s = Server::start(backend).await;
+    let key = s.create_key("acme", "ops");
+    let (_, listing) = s.admin(&["list-keys"]);
+    let id = listing
+        .lines()
+        .find(|l| l.contains(" ops "))
+        .and_then(|l| l.split_whitespace().next())
+        .unwrap()
+        .to_owned();
+    let url = s.url("/api/acme/ops/tasks/");
+    let get = || s.raw(Method::GET, &url).bearer_auth(&key).send();
+    // Used twice: the second request is served from the cache.
+    expect(get().await.unwrap(), 200).await;
+    expect(get().await.unwrap(), 200).await;
+    assert!(s.admin(&["revoke-key", &id]).0);
+    let revoked = std::time::Instant::now();
+    loop {
+        let status = get().await.unwrap().status().as_u16();
+        if status == 401 {
+            break;
+        }
+        assert_eq!(status, 200);
+        assert!(
+            revoked.elapsed() < std::time::Duration::from_secs(1),
+            "the revoked key still worked after a second"
+        );
+        tokio::task::yield_now().await;
+    }
+    // Other keys keep working.
+    expect(
+        s.req(Method::GET, &s.tasks_url()).send().await.unwrap(),
+        200,
+    )
+    .await;
+}
+
 async fn rate_limit(backend: Backend) {
     let s = Server::start_with(backend, &["--rate-limit", "1"]).await;
     let url = s.tasks_url();
@@ -157,4 +196,10 @@ async fn rate_limit(backend: Backend) {
     expect_error(second, 429, "client_error", "throttled").await;
 }
 
-on_both_backends!(credentials, tenancy, admin_keys, rate_limit);
+on_both_backends!(
+    credentials,
+    tenancy,
+    admin_keys,
+    rate_limit,
+    revocation_beats_the_key_cache
+);

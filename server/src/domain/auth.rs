@@ -1,5 +1,7 @@
 //! Authentication and tenancy: which project a bearer token opens.
 
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use subtle::ConstantTimeEq;
@@ -9,11 +11,18 @@ use crate::storage::Store;
 use crate::storage::keys::KeyOwner;
 
 /// Remembers recently seen keys for a short time, so most requests need no key lookup. A
-/// revoked key stops working everywhere within the cache's lifetime.
+/// revocation (by any process: another replica, `admin revoke-key`) empties it within
+/// `REVOCATION_POLL` through `watch`; the cache's lifetime bounds it if the watch cannot read.
 #[derive(Clone)]
 pub struct KeyCache {
     cache: Option<moka::sync::Cache<String, KeyOwner>>,
+    /// Bumped by every emptying, so that a lookup that read the key before a revocation does
+    /// not put it back afterwards.
+    generation: Arc<AtomicU64>,
 }
+
+/// How often every process checks for revocations.
+pub const REVOCATION_POLL: Duration = Duration::from_millis(250);
 
 impl KeyCache {
     /// A cache keeping entries for `ttl`; a zero `ttl` disables caching.
@@ -24,15 +33,54 @@ impl KeyCache {
                 .time_to_live(ttl)
                 .build()
         });
-        Self { cache }
+        Self {
+            cache,
+            generation: Arc::default(),
+        }
+    }
+
+    /// Empties the cache whenever the store's revocation mark changes, every
+    /// `REVOCATION_POLL`, until the process stops.
+    pub fn watch(&self, store: Store) {
+        if self.cache.is_none() {
+            return;
+        }
+        let keys = self.clone();
+        tokio::spawn(async move {
+            let mut last = None;
+            let mut ticks = tokio::time::interval(REVOCATION_POLL);
+            ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            loop {
+                ticks.tick().await;
+                match store.revocation_mark().await {
+                    Ok(mark) => {
+                        if last.is_some_and(|last| last != mark) {
+                            keys.clear();
+                        }
+                        last = Some(mark);
+                    }
+                    Err(err) => tracing::debug!(error = %err, "reading key revocations failed"),
+                }
+            }
+        });
+    }
+
+    fn clear(&self) {
+        self.generation.fetch_add(1, Ordering::SeqCst);
+        if let Some(cache) = &self.cache {
+            cache.invalidate_all();
+        }
     }
 
     async fn lookup(&self, store: &Store, hash: &str) -> DomainResult<Option<KeyOwner>> {
         if let Some(owner) = self.cache.as_ref().and_then(|c| c.get(hash)) {
             return Ok(Some(owner));
         }
+        let generation = self.generation.load(Ordering::SeqCst);
         let owner = store.find_key(hash).await?;
-        if let (Some(cache), Some(owner)) = (&self.cache, &owner) {
+        if let (Some(cache), Some(owner)) = (&self.cache, &owner)
+            && self.generation.load(Ordering::SeqCst) == generation
+        {
             cache.insert(hash.to_owned(), owner.clone());
         }
         Ok(owner)

@@ -159,6 +159,21 @@ impl Store {
             .collect())
     }
 
+    /// What changes whenever a key is revoked (or deleted): the number of revoked keys and
+    /// the latest revocation, with the number of keys. One small aggregate, polled by every
+    /// server process to drop its key cache (see `domain::auth::KeyCache::watch`).
+    pub async fn revocation_mark(&self) -> StorageResult<(i64, i64, Option<DateTimeUtc>)> {
+        let mark: Option<(i64, i64, Option<DateTimeUtc>)> = api_key::Entity::find()
+            .select_only()
+            .column_as(api_key::Column::Id.count(), "keys")
+            .column_as(api_key::Column::Revoked.count(), "revoked")
+            .column_as(api_key::Column::Revoked.max(), "latest")
+            .into_tuple()
+            .one(self.conn())
+            .await?;
+        Ok(mark.unwrap_or((0, 0, None)))
+    }
+
     /// Marks a key revoked; returns whether an active key with this id existed.
     pub async fn revoke_key(&self, key_id: i64) -> StorageResult<bool> {
         let w = self.begin_write().await?;
