@@ -336,7 +336,7 @@ mod tests {
     use std::collections::BTreeMap;
 
     use chrono::Utc;
-    use sea_orm::{EntityTrait, FromQueryResult, PaginatorTrait};
+    use sea_orm::{EntityTrait, PaginatorTrait};
 
     use super::*;
     use crate::storage::Store;
@@ -398,7 +398,7 @@ mod tests {
             let result = handle
                 .await
                 .unwrap()
-                .map(|row| row.map(|row| task::Model::from_query_result(&row, "").unwrap()));
+                .map(|row| row.map(|row| crate::storage::tasks::decode_task(&row).unwrap()));
             results.push(result);
         }
         (results, batcher.stats.clone())

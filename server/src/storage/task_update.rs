@@ -13,11 +13,11 @@ use std::sync::LazyLock;
 use sea_orm::{DatabaseBackend, IdenStatic, Statement, Value};
 
 use super::entities::task;
-use super::tasks::{TASK_COLUMNS, TaskChanges, ms};
+use super::tasks::{TASK_COLUMNS, TaskChanges, UPDATE_RETURNS, ms};
 
-/// `"id", "project_id", …`: the columns `decode_task` reads.
+/// `"id", "project_id", …`: the columns `decode_task` reads, up to the due times.
 static RETURNING: LazyLock<String> = LazyLock::new(|| {
-    let names: Vec<String> = TASK_COLUMNS
+    let names: Vec<String> = TASK_COLUMNS[..UPDATE_RETURNS]
         .iter()
         .map(|c| format!("\"{}\"", c.as_str()))
         .collect();

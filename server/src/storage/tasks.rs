@@ -430,6 +430,10 @@ pub const TASK_COLUMNS: [task::Column; 27] = {
     ]
 };
 
+/// How many of `TASK_COLUMNS` an in-place update returns: the task and what the evaluation
+/// of the write needs (`prior_*`, `alerts`), not the due times, which only the sweeps read.
+pub const UPDATE_RETURNS: usize = 23;
+
 /// A select of whole tasks, for `decode_task`.
 pub fn select_tasks() -> Select<task::Entity> {
     task::Entity::find().select_only().columns(TASK_COLUMNS)
@@ -444,6 +448,7 @@ pub fn decode_task(row: &QueryResult) -> Result<task::Model, DbErr> {
         ($row:expr) => {
             (|| -> Result<task::Model, sea_orm::sqlx::Error> {
                 let r = $row;
+                let full = r.len() > UPDATE_RETURNS;
                 Ok(task::Model {
                     id: r.try_get(0)?,
                     project_id: r.try_get(1)?,
@@ -468,10 +473,11 @@ pub fn decode_task(row: &QueryResult) -> Result<task::Model, DbErr> {
                     prior_value_max: r.try_get(20)?,
                     prior_status: r.try_get(21)?,
                     alerts: r.try_get(22)?,
-                    stale_due: r.try_get(23)?,
-                    start_ms: r.try_get(24)?,
-                    runtime_due: r.try_get(25)?,
-                    runtime_fired: r.try_get(26)?,
+                    // Absent from an in-place update's row (see `UPDATE_RETURNS`).
+                    stale_due: if full { r.try_get(23)? } else { None },
+                    start_ms: if full { r.try_get(24)? } else { None },
+                    runtime_due: if full { r.try_get(25)? } else { None },
+                    runtime_fired: if full { r.try_get(26)? } else { false },
                 })
             })()
         };
