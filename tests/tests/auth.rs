@@ -96,6 +96,16 @@ async fn tenancy(backend: Backend) {
     assert_eq!(expect(resp, 200).await["results"], json!([]));
 }
 
+/// The id of the key of `project` in a `list-keys` listing.
+fn key_id_of(listing: &str, project: &str) -> String {
+    listing
+        .lines()
+        .find(|l| l.contains(&format!(" {project} ")))
+        .and_then(|l| l.split_whitespace().next())
+        .unwrap()
+        .to_owned()
+}
+
 async fn admin_keys(backend: Backend) {
     // Without the key cache a revocation takes effect at once (with it, within its lifetime).
     let s = Server::start_with_env(backend, &[("RATEL_KEY_CACHE_SECS", "0")]).await;
@@ -107,12 +117,7 @@ async fn admin_keys(backend: Backend) {
         !listing.contains(&secret_of(&key)),
         "list-keys never shows a secret"
     );
-    let id = listing
-        .lines()
-        .find(|l| l.contains(" ops "))
-        .and_then(|l| l.split_whitespace().next())
-        .unwrap()
-        .to_owned();
+    let id = key_id_of(&listing, "ops");
     let url = s.url("/api/acme/ops/tasks/");
     let resp = s
         .raw(Method::GET, &url)
@@ -139,13 +144,7 @@ async fn admin_keys(backend: Backend) {
 async fn revocation_beats_the_key_cache(backend: Backend) {
     let s = Server::start(backend).await;
     let key = s.create_key("acme", "ops");
-    let (_, listing) = s.admin(&["list-keys"]);
-    let id = listing
-        .lines()
-        .find(|l| l.contains(" ops "))
-        .and_then(|l| l.split_whitespace().next())
-        .unwrap()
-        .to_owned();
+    let id = key_id_of(&s.admin(&["list-keys"]).1, "ops");
     let url = s.url("/api/acme/ops/tasks/");
     let get = || s.raw(Method::GET, &url).bearer_auth(&key).send();
     // Used twice: the second request is served from the cache.

@@ -134,6 +134,29 @@ async fn unreachable_database_is_503(backend: Backend) {
     expect_error(ready, 503, "server_error", "service_unavailable").await;
 }
 
+/// The project still holds only task `id`, as created: `{"name": "kept", "value": 1}`.
+async fn only_task_unchanged(s: &Server, id: &str) {
+    let list = expect(
+        s.req(Method::GET, &s.tasks_url()).send().await.unwrap(),
+        200,
+    )
+    .await;
+    assert_eq!(
+        list["results"].as_array().unwrap().len(),
+        1,
+        "nothing was created"
+    );
+    let kept = expect(
+        s.req(Method::GET, &s.task_url(id)).send().await.unwrap(),
+        200,
+    )
+    .await;
+    assert_eq!(
+        (kept["name"].as_str(), kept["value"].as_i64()),
+        (Some("kept"), Some(1))
+    );
+}
+
 /// A NUL in any text is refused before storage, alike on both stores (PostgreSQL cannot hold
 /// it in text or jsonb); an id or filter value that cannot exist is unknown, never a 500.
 async fn nul_characters(backend: Backend) {
@@ -185,25 +208,7 @@ async fn nul_characters(backend: Backend) {
         .unwrap();
     let err = expect_error(resp, 400, "validation_error", "null_characters_not_allowed").await;
     assert_eq!(err["errors"][0]["attr"], "config");
-    let list: serde_json::Value = expect(
-        s.req(Method::GET, &s.tasks_url()).send().await.unwrap(),
-        200,
-    )
-    .await;
-    assert_eq!(
-        list["results"].as_array().unwrap().len(),
-        1,
-        "nothing was created"
-    );
-    let kept = expect(
-        s.req(Method::GET, &s.task_url(&id)).send().await.unwrap(),
-        200,
-    )
-    .await;
-    assert_eq!(
-        (kept["name"].as_str(), kept["value"].as_i64()),
-        (Some("kept"), Some(1))
-    );
+    only_task_unchanged(&s, &id).await;
 
     // Ids and filters that cannot exist.
     let long = "A".repeat(300);
@@ -282,22 +287,7 @@ async fn duplicate_keys(backend: Backend) {
             "{body}: {detail}"
         );
     }
-    let list = expect(
-        s.req(Method::GET, &s.tasks_url()).send().await.unwrap(),
-        200,
-    )
-    .await;
-    assert_eq!(
-        list["results"].as_array().unwrap().len(),
-        1,
-        "nothing was created"
-    );
-    let kept = expect(
-        s.req(Method::GET, &s.task_url(&id)).send().await.unwrap(),
-        200,
-    )
-    .await;
-    assert_eq!(kept["value"], 1);
+    only_task_unchanged(&s, &id).await;
 }
 
 /// Reads one response from a raw connection: its status, whether it announced

@@ -276,6 +276,12 @@ impl Receiver {
 }
 
 /// Tasks that each carry one web hook action with `trigger`.
+/// The `p` quantile of sorted durations, in milliseconds (NaN when there are none).
+fn percentile_ms(sorted: &[Duration], p: f64) -> f64 {
+    let i = ((sorted.len() as f64 - 1.0) * p).round() as usize;
+    sorted.get(i).map_or(f64::NAN, |d| d.as_secs_f64() * 1000.0)
+}
+
 async fn tasks_with_action(
     base: &str,
     key: &str,
@@ -364,10 +370,7 @@ async fn alerting_phases(server: &Server, o: &Options, without_actions: f64) -> 
     let drained = started.elapsed();
     let mut lags: Vec<Duration> = receiver.lags.lock().unwrap()[before..].to_vec();
     lags.sort();
-    let pct = |p: f64| {
-        let i = ((lags.len() as f64 - 1.0) * p).round() as usize;
-        lags.get(i).map_or(f64::NAN, |d| d.as_secs_f64() * 1000.0)
-    };
+    let pct = |p: f64| percentile_ms(&lags, p);
     println!(
         "  deliveries       {:>9.0} events/s   (backlog of the phase above) commit-to-receipt p50 {:.1} ms, p99 {:.1} ms   {} of {} events received",
         lags.len() as f64 / drained.as_secs_f64(),
@@ -403,10 +406,7 @@ async fn alerting_phases(server: &Server, o: &Options, without_actions: f64) -> 
     }
     let mut lags: Vec<Duration> = receiver.lags.lock().unwrap()[before..].to_vec();
     lags.sort();
-    let pct = |p: f64| {
-        let i = ((lags.len() as f64 - 1.0) * p).round() as usize;
-        lags.get(i).map_or(f64::NAN, |d| d.as_secs_f64() * 1000.0)
-    };
+    let pct = |p: f64| percentile_ms(&lags, p);
     println!(
         "  deliveries at {:.0} events/s: commit-to-receipt p50 {:.1} ms, p99 {:.1} ms   {} of {} events received",
         fired as f64 / paced.elapsed.as_secs_f64(),

@@ -10,6 +10,7 @@
 use std::fmt::Write as _;
 use std::sync::LazyLock;
 
+use sea_orm::prelude::DateTimeUtc;
 use sea_orm::{DatabaseBackend, IdenStatic, Statement, Value};
 
 use super::entities::task;
@@ -71,6 +72,31 @@ impl Sql {
         self.text.push_str(" = ");
     }
 
+    /// A lifecycle time: the given value, else `at` if the column is still null, else
+    /// nothing.
+    fn set_time(
+        &mut self,
+        column: task::Column,
+        given: Option<Option<DateTimeUtc>>,
+        at: Option<DateTimeUtc>,
+    ) {
+        match (given, at) {
+            (Some(v), _) => {
+                self.set(column);
+                self.bind(v);
+            }
+            (None, Some(at)) => {
+                self.set(column);
+                self.push("COALESCE(");
+                self.column(column);
+                self.push(", ");
+                self.bind(at);
+                self.push(")");
+            }
+            (None, None) => {}
+        }
+    }
+
     fn push(&mut self, sql: &str) {
         self.text.push_str(sql);
     }
@@ -118,32 +144,8 @@ pub fn update_statements(
         queue => C::Queue,
         external_id => C::ExternalId,
     );
-    match (c.start_time, c.lifecycle.start_if_unset) {
-        (Some(v), _) => {
-            q.set(C::StartTime);
-            q.bind(v);
-        }
-        (None, Some(at)) => {
-            q.set(C::StartTime);
-            q.push("COALESCE(\"start_time\", ");
-            q.bind(at);
-            q.push(")");
-        }
-        (None, None) => {}
-    }
-    match (c.end_time, c.lifecycle.end_if_unset) {
-        (Some(v), _) => {
-            q.set(C::EndTime);
-            q.bind(v);
-        }
-        (None, Some(at)) => {
-            q.set(C::EndTime);
-            q.push("COALESCE(\"end_time\", ");
-            q.bind(at);
-            q.push(")");
-        }
-        (None, None) => {}
-    }
+    q.set_time(C::StartTime, c.start_time, c.lifecycle.start_if_unset);
+    q.set_time(C::EndTime, c.end_time, c.lifecycle.end_if_unset);
 
     // Any write counts as an update: staleness is due `stale_timeout` from now.
     q.set(C::StaleDue);
