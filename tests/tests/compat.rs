@@ -6,46 +6,14 @@ use std::process::Command;
 use std::sync::OnceLock;
 
 use crate::on_both_backends;
-use crate::support::{Backend, Server, temp_dir};
+use crate::support::{Backend, Server, python_venv, temp_dir};
 
-/// Creates (once per run) a virtualenv under target/ with the pinned SDK and CLI (and the
-/// test SMTP server).
+/// The virtualenv (made once per run under target/) with the pinned SDK and CLI and the test
+/// SMTP server.
 pub fn venv() -> PathBuf {
     static VENV: OnceLock<PathBuf> = OnceLock::new();
-    VENV.get_or_init(|| {
-        let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-        let target = std::env::current_exe()
-            .unwrap()
-            .ancestors()
-            .nth(3)
-            .expect("target dir")
-            .to_owned();
-        let venv = target.join("taskbadger-venv");
-        let python = venv.join("bin/python");
-        if !python.exists() {
-            let status = Command::new("python3")
-                .args(["-m", "venv"])
-                .arg(&venv)
-                .status()
-                .expect("python3 runs");
-            assert!(status.success(), "creating the virtualenv failed");
-        }
-        let status = Command::new(&python)
-            .args([
-                "-m",
-                "pip",
-                "install",
-                "--quiet",
-                "--disable-pip-version-check",
-                "-r",
-            ])
-            .arg(root.join("compat/requirements.txt"))
-            .status()
-            .expect("pip runs");
-        assert!(status.success(), "installing the taskbadger SDK failed");
-        venv
-    })
-    .clone()
+    VENV.get_or_init(|| python_venv("taskbadger-venv", "compat/requirements.txt"))
+        .clone()
 }
 
 async fn official_sdk_and_cli(backend: Backend) {

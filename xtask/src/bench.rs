@@ -37,6 +37,9 @@ pub struct Options {
     /// is measured side by side with this one's, alternating, and the ratio printed.
     #[arg(long)]
     baseline: Option<std::path::PathBuf>,
+    /// Measure only SQLite `synchronous=FULL` against NORMAL (the durability default's figure).
+    #[arg(long)]
+    durability_only: bool,
 }
 
 struct Server {
@@ -54,8 +57,14 @@ impl Drop for Server {
 
 impl Server {
     fn start(bin: &Path, database_url: &str) -> Result<Server> {
+        Server::start_with(bin, database_url, &[])
+    }
+
+    /// Starts `bin` with extra environment (settings) on top of the bench's own.
+    fn start_with(bin: &Path, database_url: &str, env: &[(&str, &str)]) -> Result<Server> {
         let mut child = Command::new(bin)
             .args(["serve", "--bind", "127.0.0.1:0"])
+            .envs(env.iter().copied())
             .env("DATABASE_URL", database_url)
             .env("RATEL_LOG_LEVEL", "warn")
             // The benchmark's web hook receiver listens on loopback.
@@ -427,10 +436,69 @@ async fn alerting_phases(server: &Server, o: &Options, without_actions: f64) -> 
 /// PATCH progress on a fresh server of `bin`: requests per second.
 async fn patch_rate(bin: &Path, database_url: &str, o: &Options) -> Result<f64> {
     let server = Server::start(bin, database_url)?;
+    patch_rate_on(&server, o).await
+}
+
+/// Creates (the bench's create body) on `server`: requests per second.
+async fn create_rate_on(server: &Server, o: &Options) -> Result<f64> {
+    let p = phase(
+        "create",
+        server,
+        o.connections,
+        Duration::from_secs(o.seconds),
+        Arc::new(move |n| {
+            let body =
+                json!({"name": format!("bench-{n}"), "data": {"n": n}, "tags": {"env": "bench"}});
+            (
+                Method::POST,
+                "/api/default/default/tasks/".to_owned(),
+                Some(body.to_string()),
+            )
+        }),
+    )
+    .await?;
+    Ok(p.requests as f64 / p.elapsed.as_secs_f64())
+}
+
+/// SQLite `synchronous=FULL` against NORMAL, this binary, alternating five rounds on fresh
+/// databases: create and PATCH medians and their ratios (the figure behind the default).
+async fn durability_comparison(bin: &Path, o: &Options) -> Result<()> {
+    let dir = std::env::temp_dir().join(format!("ratel-bench-sync-{}", ulid::Ulid::new()));
+    std::fs::create_dir_all(&dir)?;
+    let mut runs: [[Vec<f64>; 2]; 2] = Default::default(); // [normal, full] × [create, patch]
+    for round in 0..5 {
+        for (mode, full) in [(0, "false"), (1, "true")] {
+            let url = format!("sqlite://{}/{mode}-{round}.sqlite3?mode=rwc", dir.display());
+            let server = Server::start_with(bin, &url, &[("RATEL_SQLITE_SYNCHRONOUS_FULL", full)])?;
+            runs[mode][0].push(create_rate_on(&server, o).await?);
+            runs[mode][1].push(patch_rate_on(&server, o).await?);
+        }
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+    for (op, name) in [(0, "create"), (1, "PATCH progress")] {
+        let (normal, full) = (median_f64(&runs[0][op]), median_f64(&runs[1][op]));
+        println!(
+            "  {name}, SQLite synchronous FULL vs NORMAL, side by side: {full:.0} vs {normal:.0} req/s: {:.1}% (runs: {:.0?} vs {:.0?})",
+            100.0 * full / normal,
+            runs[1][op],
+            runs[0][op]
+        );
+    }
+    Ok(())
+}
+
+fn median_f64(v: &[f64]) -> f64 {
+    let mut v = v.to_vec();
+    v.sort_by(f64::total_cmp);
+    v[v.len() / 2]
+}
+
+/// PATCH progress of 1,000 tasks created on `server`: requests per second.
+async fn patch_rate_on(server: &Server, o: &Options) -> Result<f64> {
     let targets = Arc::new(create_tasks(&server.base, &server.key, 1000, o.connections).await?);
     let p = phase(
         "PATCH progress",
-        &server,
+        server,
         o.connections,
         Duration::from_secs(o.seconds),
         Arc::new(move |n| {
@@ -456,11 +524,7 @@ async fn baseline_comparison(baseline: &Path, bin: &Path, o: &Options) -> Result
         }
     }
     let _ = std::fs::remove_dir_all(&dir);
-    let med = |mut v: Vec<f64>| {
-        v.sort_by(f64::total_cmp);
-        v[v.len() / 2]
-    };
-    let (b, t) = (med(base.clone()), med(this.clone()));
+    let (b, t) = (median_f64(&base), median_f64(&this));
     println!(
         "  PATCH progress, SQLite, side by side: baseline {b:.0} req/s, this build {t:.0} req/s: {:.1}% (runs: {base:.0?} vs {this:.0?})",
         100.0 * t / b
@@ -709,6 +773,9 @@ pub fn run(o: Options) -> Result<()> {
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()?;
+    if o.durability_only {
+        return rt.block_on(durability_comparison(&bin, &o));
+    }
     if o.backend != "postgres" {
         let dir = std::env::temp_dir().join(format!("ratel-bench-{}", ulid::Ulid::new()));
         std::fs::create_dir_all(&dir)?;
@@ -722,6 +789,7 @@ pub fn run(o: Options) -> Result<()> {
         let url = format!("sqlite://{}/cli.sqlite3?mode=rwc", dir.display());
         cli_overhead(&ratel, &bin, &url)?;
         let _ = std::fs::remove_dir_all(&dir);
+        rt.block_on(durability_comparison(&bin, &o))?;
         if let Some(baseline) = &o.baseline {
             rt.block_on(baseline_comparison(baseline, &bin, &o))?;
         }

@@ -334,3 +334,87 @@ mod tests {
         );
     }
 }
+
+/// Property tests: the grammar takes any text without panicking, reads every point written
+/// in its notation as that point, and evaluation is total over any values, marks and states.
+#[cfg(test)]
+mod properties {
+    use proptest::prelude::*;
+
+    use super::*;
+
+    /// A point as written, with what it must parse to.
+    fn point() -> impl Strategy<Value = (String, Point)> {
+        prop_oneof![
+            (0..=i64::MAX).prop_map(|n| (n.to_string(), Point::Value(n))),
+            (0..=100i64).prop_map(|n| (format!("{n}%"), Point::Percent(n))),
+            (1..=i64::MAX).prop_map(|n| (format!("*/{n}"), Point::EveryValue(n))),
+            (1..=100i64).prop_map(|n| (format!("*/{n}%"), Point::EveryPercent(n))),
+            prop::sample::select(Status::ALL.to_vec())
+                .prop_map(|s| (s.as_str().to_owned(), Point::Status(s))),
+            Just((MAX_RUNTIME_EXCEEDED.to_owned(), Point::MaxRuntimeExceeded)),
+        ]
+    }
+
+    fn snapshot() -> impl Strategy<Value = Snapshot> {
+        (
+            any::<Option<i64>>(),
+            any::<Option<i64>>(),
+            prop::option::of(prop::sample::select(Status::ALL.to_vec())),
+        )
+            .prop_map(|(value, percent, status)| Snapshot {
+                value,
+                percent,
+                status,
+            })
+    }
+
+    proptest! {
+        #[test]
+        fn any_text_is_a_trigger_or_a_typed_error(text in any::<String>()) {
+            if let Err(message) = Trigger::parse(&text) {
+                prop_assert!(message.contains("is not a valid trigger point"));
+            }
+        }
+
+        #[test]
+        fn near_misses_are_refused(text in "[*/%0-9a-z_, ]{0,40}") {
+            let _ = Trigger::parse(&text);
+        }
+
+        #[test]
+        fn written_points_read_back(points in prop::collection::vec(point(), 1..8), sep in ",|, | , ") {
+            let text: Vec<&str> = points.iter().map(|(t, _)| t.as_str()).collect();
+            let parsed = Trigger::parse(&text.join(&sep)).unwrap();
+            let expected: Vec<Point> = points.into_iter().map(|(_, p)| p).collect();
+            prop_assert_eq!(parsed.points, expected);
+        }
+
+        #[test]
+        fn evaluation_is_total_and_fires_only_passed_points(
+            points in prop::collection::vec(point(), 1..6),
+            before in snapshot(),
+            after in snapshot(),
+            marks in (any::<Option<i64>>(), any::<Option<i64>>()),
+        ) {
+            let trigger = Trigger { points: points.into_iter().map(|(_, p)| p).collect() };
+            let marks = Marks { value: marks.0, percent: marks.1 };
+            let out = evaluate(&trigger, Change::Write { before, after }, marks);
+            if let Some(fired) = &out.fired {
+                let passed = |p: i64, from: Option<i64>, to: Option<i64>| {
+                    from.is_none_or(|f| p > f) && to.is_some_and(|t| p <= t)
+                };
+                if let Some(pct) = fired.strip_suffix('%') {
+                    prop_assert!(passed(pct.parse().unwrap(), before.percent, after.percent));
+                } else if let Ok(v) = fired.parse::<i64>() {
+                    prop_assert!(passed(v, before.value, after.value));
+                } else {
+                    prop_assert_eq!(Some(fired.as_str()), after.status.map(|s| s.as_str()));
+                    prop_assert_ne!(before.status, after.status);
+                }
+            }
+            let exceeded = evaluate(&trigger, Change::MaxRuntimeExceeded, marks);
+            prop_assert_eq!(exceeded.marks, marks);
+        }
+    }
+}

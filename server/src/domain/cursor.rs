@@ -83,3 +83,46 @@ mod tests {
         }
     }
 }
+
+/// Property tests: any text decodes to a position or to `InvalidCursor`, never a panic; what
+/// this server issues decodes back to itself.
+#[cfg(test)]
+mod properties {
+    use proptest::prelude::*;
+
+    use super::*;
+
+    fn ulid() -> impl Strategy<Value = String> {
+        any::<u128>().prop_map(|n| ulid::Ulid(n).to_string())
+    }
+
+    proptest! {
+        #[test]
+        fn any_text_is_a_cursor_or_invalid(text in any::<String>()) {
+            match decode(&text) {
+                Ok(seek) => prop_assert_eq!(encode(&seek), Some(text)),
+                Err(e) => prop_assert!(matches!(e, DomainError::InvalidCursor)),
+            }
+        }
+
+        #[test]
+        fn base64_of_near_misses_is_invalid_or_canonical(raw in "[on]?\\.?[0-9A-Z.]{0,60}") {
+            let text = URL_SAFE_NO_PAD.encode(&raw);
+            if let Ok(seek) = decode(&text) {
+                prop_assert_eq!(encode(&seek), Some(text));
+            }
+        }
+
+        #[test]
+        fn issued_cursors_round_trip(a in ulid(), b in ulid(), older in any::<bool>()) {
+            let (anchor, ceiling) = if a <= b { (a, b) } else { (b, a) };
+            let seek = if older {
+                Seek::Older { anchor, ceiling }
+            } else {
+                Seek::Newer { anchor, ceiling }
+            };
+            let text = encode(&seek).unwrap();
+            prop_assert_eq!(decode(&text).unwrap(), seek);
+        }
+    }
+}

@@ -37,7 +37,18 @@ pub enum DomainError {
     #[error("invalid cursor")]
     InvalidCursor,
     #[error(transparent)]
-    Storage(#[from] StorageError),
+    Storage(StorageError),
+}
+
+impl From<StorageError> for DomainError {
+    /// A row deleted between the read and the write of a request is not found, as it would
+    /// have been had the request come a moment later.
+    fn from(err: StorageError) -> Self {
+        match err {
+            StorageError::Gone => DomainError::NotFound,
+            other => DomainError::Storage(other),
+        }
+    }
 }
 
 impl DomainError {
@@ -47,3 +58,15 @@ impl DomainError {
 }
 
 pub type DomainResult<T> = Result<T, DomainError>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_row_deleted_meanwhile_is_not_found() {
+        let err: StorageError = sea_orm::DbErr::RecordNotUpdated.into();
+        assert!(matches!(err, StorageError::Gone));
+        assert!(matches!(DomainError::from(err), DomainError::NotFound));
+    }
+}

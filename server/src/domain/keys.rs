@@ -97,3 +97,40 @@ mod tests {
         assert_eq!(parse_key(&STANDARD.encode("a/b/c/d")), None);
     }
 }
+
+/// Property tests: any bearer token decodes to a key or to nothing, never a panic; generated
+/// keys decode to their parts.
+#[cfg(test)]
+mod properties {
+    use proptest::prelude::*;
+
+    use super::*;
+
+    proptest! {
+        #[test]
+        fn any_token_is_a_key_or_nothing(token in any::<String>()) {
+            if let Some(key) = parse_key(&token) {
+                prop_assert!(!key.organization.is_empty() && !key.project.is_empty());
+                prop_assert!(!key.secret.contains('/'));
+            }
+            let _ = secret_of(&token);
+        }
+
+        #[test]
+        fn base64_of_any_bytes_is_a_key_or_nothing(bytes in prop::collection::vec(any::<u8>(), 0..80)) {
+            let token = STANDARD.encode(&bytes);
+            if let Some(key) = parse_key(&token) {
+                let whole = format!("{}/{}/{}", key.organization, key.project, key.secret);
+                prop_assert_eq!(whole.as_bytes(), &bytes[..]);
+            }
+        }
+
+        #[test]
+        fn generated_keys_decode_to_their_parts(org in "[a-z0-9-]{1,50}", project in "[a-z0-9-]{1,50}") {
+            let key = generate(&org, &project);
+            let parsed = parse_key(&key.full).unwrap();
+            prop_assert_eq!((parsed.organization, parsed.project), (org, project));
+            prop_assert_eq!(hash_secret(&parsed.secret), key.secret_hash);
+        }
+    }
+}

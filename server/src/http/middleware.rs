@@ -69,7 +69,12 @@ fn error_response(err: poem::Error, method: &Method, path: &str) -> Response {
     if let Some(e) = err.downcast_ref::<ParseParamError>() {
         return ApiError::<()>::field(e.name, "invalid", e.reason.clone()).into_response();
     }
-    if err.is::<ParsePathError>() || err.is::<NotFoundError>() {
+    // A path segment that does not decode (invalid UTF-8 after percent-decoding) names
+    // nothing that can exist: the 404 of any unknown id.
+    if err.is::<ParsePathError>()
+        || err.is::<poem::error::ParsePathError>()
+        || err.is::<NotFoundError>()
+    {
         return ApiError::<()>::not_found().into_response();
     }
     if let Some(e) = err.downcast_ref::<ContentTypeError>() {

@@ -44,6 +44,9 @@ pub enum StorageError {
     /// A uniqueness constraint was violated.
     #[error("conflict: {0}")]
     Conflict(String),
+    /// The row to update is gone (deleted by a concurrent request since it was read).
+    #[error("the row was deleted meanwhile")]
+    Gone,
     /// Anything else the database reported.
     #[error("database error: {0}")]
     Database(#[source] DbErr),
@@ -53,6 +56,9 @@ impl From<DbErr> for StorageError {
     fn from(err: DbErr) -> Self {
         if let DbErr::ConnectionAcquire(_) | DbErr::Conn(_) = &err {
             return StorageError::Unavailable(err);
+        }
+        if let DbErr::RecordNotUpdated = &err {
+            return StorageError::Gone;
         }
         if let Some(sea_orm::SqlErr::UniqueConstraintViolation(msg)) = err.sql_err() {
             return StorageError::Conflict(msg);
@@ -89,6 +95,7 @@ impl StorageError {
         match self {
             StorageError::Unavailable(err) => StorageError::Unavailable(custom(err)),
             StorageError::Conflict(msg) => StorageError::Conflict(msg.clone()),
+            StorageError::Gone => StorageError::Gone,
             StorageError::Database(err) => StorageError::Database(custom(err)),
         }
     }

@@ -159,7 +159,7 @@ pub fn update_statements(
     q.bind(now);
     q.push(" + ");
     q.bind_or_column(c.stale_timeout, C::StaleTimeout);
-    q.push(" * 1000 END");
+    q.push(" * CAST(1000 AS BIGINT) END");
 
     // max_runtime counts from the start while running; recomputed when any of them changes.
     let start_ms = match (c.start_time, c.lifecycle.start_if_unset) {
@@ -194,7 +194,7 @@ pub fn update_statements(
         start(&mut q);
         q.push(" + ");
         q.bind_or_column(c.max_runtime, C::MaxRuntime);
-        q.push(" * 1000 END");
+        q.push(" * CAST(1000 AS BIGINT) END");
     }
 
     q.push(" WHERE \"id\" = ");

@@ -50,6 +50,42 @@ pub fn cli_bin() -> PathBuf {
         .clone()
 }
 
+/// Makes (if missing) a virtualenv `target/<name>` and installs the pinned `requirements`
+/// (a path under tests/) into it; returns the virtualenv's path. Call it once per run.
+pub fn python_venv(name: &str, requirements: &str) -> PathBuf {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let target = std::env::current_exe()
+        .unwrap()
+        .ancestors()
+        .nth(3)
+        .expect("target dir")
+        .to_owned();
+    let venv = target.join(name);
+    let python = venv.join("bin/python");
+    if !python.exists() {
+        let status = Command::new("python3")
+            .args(["-m", "venv"])
+            .arg(&venv)
+            .status()
+            .expect("python3 runs");
+        assert!(status.success(), "creating the virtualenv {name} failed");
+    }
+    let status = Command::new(&python)
+        .args([
+            "-m",
+            "pip",
+            "install",
+            "--quiet",
+            "--disable-pip-version-check",
+            "-r",
+        ])
+        .arg(root.join(requirements))
+        .status()
+        .expect("pip runs");
+    assert!(status.success(), "installing {requirements} failed");
+    venv
+}
+
 /// A database the test owns; dropped (PostgreSQL) or deleted (SQLite) at the end.
 pub struct TestDb {
     pub url: String,
