@@ -325,6 +325,7 @@ or deleted, private address refused, SMTP not configured, an SMTP 5xx),
 the delivery is `failed`.*/
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
     pub struct Delivery {
+        ///The task's action that fired (null for a project-wide action's event).
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub action: ::std::option::Option<i64>,
         pub attempt_count: i32,
@@ -340,6 +341,9 @@ the delivery is `failed`.*/
         pub next_attempt_at: ::std::option::Option<
             ::chrono::DateTime<::chrono::offset::Utc>,
         >,
+        ///The project-wide action that fired (null for a task action's event).
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub project_action: ::std::option::Option<i64>,
         pub status: DeliveryStatusEnum,
         pub task: ::std::string::String,
         ///The point that fired, in the trigger's notation (`50%`, `300`, `error`, `max_runtime_exceeded`).
@@ -360,6 +364,7 @@ the delivery is `failed`.*/
     ///A delivery with every attempt, oldest first.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
     pub struct DeliveryDetail {
+        ///The task's action that fired (null for a project-wide action's event).
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub action: ::std::option::Option<i64>,
         pub attempt_count: i32,
@@ -374,6 +379,9 @@ the delivery is `failed`.*/
         pub next_attempt_at: ::std::option::Option<
             ::chrono::DateTime<::chrono::offset::Utc>,
         >,
+        ///The project-wide action that fired (null for a task action's event).
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub project_action: ::std::option::Option<i64>,
         pub status: DeliveryStatusEnum,
         pub task: ::std::string::String,
         pub trigger: ::std::string::String,
@@ -653,6 +661,265 @@ the delivery is `failed`.*/
         }
     }
     impl<'de> ::serde::Deserialize<'de> for PatchedActionRequestTrigger {
+        fn deserialize<D>(deserializer: D) -> ::std::result::Result<Self, D::Error>
+        where
+            D: ::serde::Deserializer<'de>,
+        {
+            ::std::string::String::deserialize(deserializer)?
+                .parse()
+                .map_err(|e: self::error::ConversionError| {
+                    <D::Error as ::serde::de::Error>::custom(e.to_string())
+                })
+        }
+    }
+    ///`PatchedProjectActionRequest`
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
+    pub struct PatchedProjectActionRequest {
+        ///The integration's settings (`{"to": "a@example.com, b@example.com"}` for email).
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub config: ::std::option::Option<::serde_json::Value>,
+        ///Default true; a disabled action fires nothing.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub enabled: ::std::option::Option<bool>,
+        ///`email` or `webhook:<slug>`.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub integration: ::std::option::Option<PatchedProjectActionRequestIntegration>,
+        ///What the action is for (1 to 255 characters).
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub name: ::std::option::Option<PatchedProjectActionRequestName>,
+        /**A regular expression (the Rust `regex` crate's syntax) searched for in
+the task's name after each write, unanchored and case-sensitive (as
+Python's `re.search`); empty matches every task.*/
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub name_filter: ::std::option::Option<PatchedProjectActionRequestNameFilter>,
+        ///Comma-separated trigger points, as for per-task actions.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub trigger: ::std::option::Option<PatchedProjectActionRequestTrigger>,
+    }
+    ///`email` or `webhook:<slug>`.
+    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[serde(transparent)]
+    pub struct PatchedProjectActionRequestIntegration(::std::string::String);
+    impl ::std::ops::Deref for PatchedProjectActionRequestIntegration {
+        type Target = ::std::string::String;
+        fn deref(&self) -> &::std::string::String {
+            &self.0
+        }
+    }
+    impl ::std::convert::From<PatchedProjectActionRequestIntegration>
+    for ::std::string::String {
+        fn from(value: PatchedProjectActionRequestIntegration) -> Self {
+            value.0
+        }
+    }
+    impl ::std::str::FromStr for PatchedProjectActionRequestIntegration {
+        type Err = self::error::ConversionError;
+        fn from_str(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            if value.chars().count() > 50usize {
+                return Err("longer than 50 characters".into());
+            }
+            if value.chars().count() < 1usize {
+                return Err("shorter than 1 characters".into());
+            }
+            Ok(Self(value.to_string()))
+        }
+    }
+    impl ::std::convert::TryFrom<&str> for PatchedProjectActionRequestIntegration {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl ::std::convert::TryFrom<::std::string::String>
+    for PatchedProjectActionRequestIntegration {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: ::std::string::String,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for PatchedProjectActionRequestIntegration {
+        fn deserialize<D>(deserializer: D) -> ::std::result::Result<Self, D::Error>
+        where
+            D: ::serde::Deserializer<'de>,
+        {
+            ::std::string::String::deserialize(deserializer)?
+                .parse()
+                .map_err(|e: self::error::ConversionError| {
+                    <D::Error as ::serde::de::Error>::custom(e.to_string())
+                })
+        }
+    }
+    ///What the action is for (1 to 255 characters).
+    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[serde(transparent)]
+    pub struct PatchedProjectActionRequestName(::std::string::String);
+    impl ::std::ops::Deref for PatchedProjectActionRequestName {
+        type Target = ::std::string::String;
+        fn deref(&self) -> &::std::string::String {
+            &self.0
+        }
+    }
+    impl ::std::convert::From<PatchedProjectActionRequestName>
+    for ::std::string::String {
+        fn from(value: PatchedProjectActionRequestName) -> Self {
+            value.0
+        }
+    }
+    impl ::std::str::FromStr for PatchedProjectActionRequestName {
+        type Err = self::error::ConversionError;
+        fn from_str(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            if value.chars().count() > 255usize {
+                return Err("longer than 255 characters".into());
+            }
+            if value.chars().count() < 1usize {
+                return Err("shorter than 1 characters".into());
+            }
+            Ok(Self(value.to_string()))
+        }
+    }
+    impl ::std::convert::TryFrom<&str> for PatchedProjectActionRequestName {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl ::std::convert::TryFrom<::std::string::String>
+    for PatchedProjectActionRequestName {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: ::std::string::String,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for PatchedProjectActionRequestName {
+        fn deserialize<D>(deserializer: D) -> ::std::result::Result<Self, D::Error>
+        where
+            D: ::serde::Deserializer<'de>,
+        {
+            ::std::string::String::deserialize(deserializer)?
+                .parse()
+                .map_err(|e: self::error::ConversionError| {
+                    <D::Error as ::serde::de::Error>::custom(e.to_string())
+                })
+        }
+    }
+    /**A regular expression (the Rust `regex` crate's syntax) searched for in
+the task's name after each write, unanchored and case-sensitive (as
+Python's `re.search`); empty matches every task.*/
+    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[serde(transparent)]
+    pub struct PatchedProjectActionRequestNameFilter(::std::string::String);
+    impl ::std::ops::Deref for PatchedProjectActionRequestNameFilter {
+        type Target = ::std::string::String;
+        fn deref(&self) -> &::std::string::String {
+            &self.0
+        }
+    }
+    impl ::std::convert::From<PatchedProjectActionRequestNameFilter>
+    for ::std::string::String {
+        fn from(value: PatchedProjectActionRequestNameFilter) -> Self {
+            value.0
+        }
+    }
+    impl ::std::str::FromStr for PatchedProjectActionRequestNameFilter {
+        type Err = self::error::ConversionError;
+        fn from_str(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            if value.chars().count() > 1000usize {
+                return Err("longer than 1000 characters".into());
+            }
+            Ok(Self(value.to_string()))
+        }
+    }
+    impl ::std::convert::TryFrom<&str> for PatchedProjectActionRequestNameFilter {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl ::std::convert::TryFrom<::std::string::String>
+    for PatchedProjectActionRequestNameFilter {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: ::std::string::String,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for PatchedProjectActionRequestNameFilter {
+        fn deserialize<D>(deserializer: D) -> ::std::result::Result<Self, D::Error>
+        where
+            D: ::serde::Deserializer<'de>,
+        {
+            ::std::string::String::deserialize(deserializer)?
+                .parse()
+                .map_err(|e: self::error::ConversionError| {
+                    <D::Error as ::serde::de::Error>::custom(e.to_string())
+                })
+        }
+    }
+    ///Comma-separated trigger points, as for per-task actions.
+    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[serde(transparent)]
+    pub struct PatchedProjectActionRequestTrigger(::std::string::String);
+    impl ::std::ops::Deref for PatchedProjectActionRequestTrigger {
+        type Target = ::std::string::String;
+        fn deref(&self) -> &::std::string::String {
+            &self.0
+        }
+    }
+    impl ::std::convert::From<PatchedProjectActionRequestTrigger>
+    for ::std::string::String {
+        fn from(value: PatchedProjectActionRequestTrigger) -> Self {
+            value.0
+        }
+    }
+    impl ::std::str::FromStr for PatchedProjectActionRequestTrigger {
+        type Err = self::error::ConversionError;
+        fn from_str(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            if value.chars().count() > 255usize {
+                return Err("longer than 255 characters".into());
+            }
+            if value.chars().count() < 1usize {
+                return Err("shorter than 1 characters".into());
+            }
+            Ok(Self(value.to_string()))
+        }
+    }
+    impl ::std::convert::TryFrom<&str> for PatchedProjectActionRequestTrigger {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl ::std::convert::TryFrom<::std::string::String>
+    for PatchedProjectActionRequestTrigger {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: ::std::string::String,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for PatchedProjectActionRequestTrigger {
         fn deserialize<D>(deserializer: D) -> ::std::result::Result<Self, D::Error>
         where
             D: ::serde::Deserializer<'de>,
@@ -998,6 +1265,501 @@ so a client sends only what its caller set.*/
         }
     }
     impl<'de> ::serde::Deserialize<'de> for PatchedWebhookRequestUrl {
+        fn deserialize<D>(deserializer: D) -> ::std::result::Result<Self, D::Error>
+        where
+            D: ::serde::Deserializer<'de>,
+        {
+            ::std::string::String::deserialize(deserializer)?
+                .parse()
+                .map_err(|e: self::error::ConversionError| {
+                    <D::Error as ::serde::de::Error>::custom(e.to_string())
+                })
+        }
+    }
+    /**An action for every task of the project whose name matches
+`name_filter`, with the trigger rules of per-task actions (see
+`WebhookEvent`). Which points it has passed is kept per task: a value or
+percent point fires at most once per (action, task), a status point on
+each entry into the status. Its events carry it as `action`, and their
+deliveries name it in `project_action`.*/
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    pub struct ProjectAction {
+        ///The integration's settings (`{"to": "a@example.com, b@example.com"}` for email).
+        pub config: ::serde_json::Value,
+        pub created: ::chrono::DateTime<::chrono::offset::Utc>,
+        ///Default true; a disabled action fires nothing.
+        pub enabled: bool,
+        pub id: i64,
+        ///`email` or `webhook:<slug>`.
+        pub integration: ProjectActionIntegration,
+        ///What the action is for (1 to 255 characters).
+        pub name: ProjectActionName,
+        /**A regular expression (the Rust `regex` crate's syntax) searched for in
+the task's name after each write, unanchored and case-sensitive (as
+Python's `re.search`); empty matches every task.*/
+        pub name_filter: ProjectActionNameFilter,
+        ///Comma-separated trigger points, as for per-task actions.
+        pub trigger: ProjectActionTrigger,
+        pub updated: ::chrono::DateTime<::chrono::offset::Utc>,
+    }
+    ///`email` or `webhook:<slug>`.
+    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[serde(transparent)]
+    pub struct ProjectActionIntegration(::std::string::String);
+    impl ::std::ops::Deref for ProjectActionIntegration {
+        type Target = ::std::string::String;
+        fn deref(&self) -> &::std::string::String {
+            &self.0
+        }
+    }
+    impl ::std::convert::From<ProjectActionIntegration> for ::std::string::String {
+        fn from(value: ProjectActionIntegration) -> Self {
+            value.0
+        }
+    }
+    impl ::std::str::FromStr for ProjectActionIntegration {
+        type Err = self::error::ConversionError;
+        fn from_str(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            if value.chars().count() > 50usize {
+                return Err("longer than 50 characters".into());
+            }
+            Ok(Self(value.to_string()))
+        }
+    }
+    impl ::std::convert::TryFrom<&str> for ProjectActionIntegration {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl ::std::convert::TryFrom<::std::string::String> for ProjectActionIntegration {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: ::std::string::String,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for ProjectActionIntegration {
+        fn deserialize<D>(deserializer: D) -> ::std::result::Result<Self, D::Error>
+        where
+            D: ::serde::Deserializer<'de>,
+        {
+            ::std::string::String::deserialize(deserializer)?
+                .parse()
+                .map_err(|e: self::error::ConversionError| {
+                    <D::Error as ::serde::de::Error>::custom(e.to_string())
+                })
+        }
+    }
+    ///What the action is for (1 to 255 characters).
+    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[serde(transparent)]
+    pub struct ProjectActionName(::std::string::String);
+    impl ::std::ops::Deref for ProjectActionName {
+        type Target = ::std::string::String;
+        fn deref(&self) -> &::std::string::String {
+            &self.0
+        }
+    }
+    impl ::std::convert::From<ProjectActionName> for ::std::string::String {
+        fn from(value: ProjectActionName) -> Self {
+            value.0
+        }
+    }
+    impl ::std::str::FromStr for ProjectActionName {
+        type Err = self::error::ConversionError;
+        fn from_str(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            if value.chars().count() > 255usize {
+                return Err("longer than 255 characters".into());
+            }
+            Ok(Self(value.to_string()))
+        }
+    }
+    impl ::std::convert::TryFrom<&str> for ProjectActionName {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl ::std::convert::TryFrom<::std::string::String> for ProjectActionName {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: ::std::string::String,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for ProjectActionName {
+        fn deserialize<D>(deserializer: D) -> ::std::result::Result<Self, D::Error>
+        where
+            D: ::serde::Deserializer<'de>,
+        {
+            ::std::string::String::deserialize(deserializer)?
+                .parse()
+                .map_err(|e: self::error::ConversionError| {
+                    <D::Error as ::serde::de::Error>::custom(e.to_string())
+                })
+        }
+    }
+    /**A regular expression (the Rust `regex` crate's syntax) searched for in
+the task's name after each write, unanchored and case-sensitive (as
+Python's `re.search`); empty matches every task.*/
+    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[serde(transparent)]
+    pub struct ProjectActionNameFilter(::std::string::String);
+    impl ::std::ops::Deref for ProjectActionNameFilter {
+        type Target = ::std::string::String;
+        fn deref(&self) -> &::std::string::String {
+            &self.0
+        }
+    }
+    impl ::std::convert::From<ProjectActionNameFilter> for ::std::string::String {
+        fn from(value: ProjectActionNameFilter) -> Self {
+            value.0
+        }
+    }
+    impl ::std::str::FromStr for ProjectActionNameFilter {
+        type Err = self::error::ConversionError;
+        fn from_str(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            if value.chars().count() > 1000usize {
+                return Err("longer than 1000 characters".into());
+            }
+            Ok(Self(value.to_string()))
+        }
+    }
+    impl ::std::convert::TryFrom<&str> for ProjectActionNameFilter {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl ::std::convert::TryFrom<::std::string::String> for ProjectActionNameFilter {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: ::std::string::String,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for ProjectActionNameFilter {
+        fn deserialize<D>(deserializer: D) -> ::std::result::Result<Self, D::Error>
+        where
+            D: ::serde::Deserializer<'de>,
+        {
+            ::std::string::String::deserialize(deserializer)?
+                .parse()
+                .map_err(|e: self::error::ConversionError| {
+                    <D::Error as ::serde::de::Error>::custom(e.to_string())
+                })
+        }
+    }
+    ///`ProjectActionRequest`
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    pub struct ProjectActionRequest {
+        ///The integration's settings (`{"to": "a@example.com, b@example.com"}` for email).
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub config: ::std::option::Option<::serde_json::Value>,
+        ///Default true; a disabled action fires nothing.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub enabled: ::std::option::Option<bool>,
+        ///`email` or `webhook:<slug>`.
+        pub integration: ProjectActionRequestIntegration,
+        ///What the action is for (1 to 255 characters).
+        pub name: ProjectActionRequestName,
+        /**A regular expression (the Rust `regex` crate's syntax) searched for in
+the task's name after each write, unanchored and case-sensitive (as
+Python's `re.search`); empty matches every task.*/
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub name_filter: ::std::option::Option<ProjectActionRequestNameFilter>,
+        ///Comma-separated trigger points, as for per-task actions.
+        pub trigger: ProjectActionRequestTrigger,
+    }
+    ///`email` or `webhook:<slug>`.
+    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[serde(transparent)]
+    pub struct ProjectActionRequestIntegration(::std::string::String);
+    impl ::std::ops::Deref for ProjectActionRequestIntegration {
+        type Target = ::std::string::String;
+        fn deref(&self) -> &::std::string::String {
+            &self.0
+        }
+    }
+    impl ::std::convert::From<ProjectActionRequestIntegration>
+    for ::std::string::String {
+        fn from(value: ProjectActionRequestIntegration) -> Self {
+            value.0
+        }
+    }
+    impl ::std::str::FromStr for ProjectActionRequestIntegration {
+        type Err = self::error::ConversionError;
+        fn from_str(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            if value.chars().count() > 50usize {
+                return Err("longer than 50 characters".into());
+            }
+            if value.chars().count() < 1usize {
+                return Err("shorter than 1 characters".into());
+            }
+            Ok(Self(value.to_string()))
+        }
+    }
+    impl ::std::convert::TryFrom<&str> for ProjectActionRequestIntegration {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl ::std::convert::TryFrom<::std::string::String>
+    for ProjectActionRequestIntegration {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: ::std::string::String,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for ProjectActionRequestIntegration {
+        fn deserialize<D>(deserializer: D) -> ::std::result::Result<Self, D::Error>
+        where
+            D: ::serde::Deserializer<'de>,
+        {
+            ::std::string::String::deserialize(deserializer)?
+                .parse()
+                .map_err(|e: self::error::ConversionError| {
+                    <D::Error as ::serde::de::Error>::custom(e.to_string())
+                })
+        }
+    }
+    ///What the action is for (1 to 255 characters).
+    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[serde(transparent)]
+    pub struct ProjectActionRequestName(::std::string::String);
+    impl ::std::ops::Deref for ProjectActionRequestName {
+        type Target = ::std::string::String;
+        fn deref(&self) -> &::std::string::String {
+            &self.0
+        }
+    }
+    impl ::std::convert::From<ProjectActionRequestName> for ::std::string::String {
+        fn from(value: ProjectActionRequestName) -> Self {
+            value.0
+        }
+    }
+    impl ::std::str::FromStr for ProjectActionRequestName {
+        type Err = self::error::ConversionError;
+        fn from_str(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            if value.chars().count() > 255usize {
+                return Err("longer than 255 characters".into());
+            }
+            if value.chars().count() < 1usize {
+                return Err("shorter than 1 characters".into());
+            }
+            Ok(Self(value.to_string()))
+        }
+    }
+    impl ::std::convert::TryFrom<&str> for ProjectActionRequestName {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl ::std::convert::TryFrom<::std::string::String> for ProjectActionRequestName {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: ::std::string::String,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for ProjectActionRequestName {
+        fn deserialize<D>(deserializer: D) -> ::std::result::Result<Self, D::Error>
+        where
+            D: ::serde::Deserializer<'de>,
+        {
+            ::std::string::String::deserialize(deserializer)?
+                .parse()
+                .map_err(|e: self::error::ConversionError| {
+                    <D::Error as ::serde::de::Error>::custom(e.to_string())
+                })
+        }
+    }
+    /**A regular expression (the Rust `regex` crate's syntax) searched for in
+the task's name after each write, unanchored and case-sensitive (as
+Python's `re.search`); empty matches every task.*/
+    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[serde(transparent)]
+    pub struct ProjectActionRequestNameFilter(::std::string::String);
+    impl ::std::ops::Deref for ProjectActionRequestNameFilter {
+        type Target = ::std::string::String;
+        fn deref(&self) -> &::std::string::String {
+            &self.0
+        }
+    }
+    impl ::std::convert::From<ProjectActionRequestNameFilter> for ::std::string::String {
+        fn from(value: ProjectActionRequestNameFilter) -> Self {
+            value.0
+        }
+    }
+    impl ::std::str::FromStr for ProjectActionRequestNameFilter {
+        type Err = self::error::ConversionError;
+        fn from_str(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            if value.chars().count() > 1000usize {
+                return Err("longer than 1000 characters".into());
+            }
+            Ok(Self(value.to_string()))
+        }
+    }
+    impl ::std::convert::TryFrom<&str> for ProjectActionRequestNameFilter {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl ::std::convert::TryFrom<::std::string::String>
+    for ProjectActionRequestNameFilter {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: ::std::string::String,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for ProjectActionRequestNameFilter {
+        fn deserialize<D>(deserializer: D) -> ::std::result::Result<Self, D::Error>
+        where
+            D: ::serde::Deserializer<'de>,
+        {
+            ::std::string::String::deserialize(deserializer)?
+                .parse()
+                .map_err(|e: self::error::ConversionError| {
+                    <D::Error as ::serde::de::Error>::custom(e.to_string())
+                })
+        }
+    }
+    ///Comma-separated trigger points, as for per-task actions.
+    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[serde(transparent)]
+    pub struct ProjectActionRequestTrigger(::std::string::String);
+    impl ::std::ops::Deref for ProjectActionRequestTrigger {
+        type Target = ::std::string::String;
+        fn deref(&self) -> &::std::string::String {
+            &self.0
+        }
+    }
+    impl ::std::convert::From<ProjectActionRequestTrigger> for ::std::string::String {
+        fn from(value: ProjectActionRequestTrigger) -> Self {
+            value.0
+        }
+    }
+    impl ::std::str::FromStr for ProjectActionRequestTrigger {
+        type Err = self::error::ConversionError;
+        fn from_str(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            if value.chars().count() > 255usize {
+                return Err("longer than 255 characters".into());
+            }
+            if value.chars().count() < 1usize {
+                return Err("shorter than 1 characters".into());
+            }
+            Ok(Self(value.to_string()))
+        }
+    }
+    impl ::std::convert::TryFrom<&str> for ProjectActionRequestTrigger {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl ::std::convert::TryFrom<::std::string::String> for ProjectActionRequestTrigger {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: ::std::string::String,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for ProjectActionRequestTrigger {
+        fn deserialize<D>(deserializer: D) -> ::std::result::Result<Self, D::Error>
+        where
+            D: ::serde::Deserializer<'de>,
+        {
+            ::std::string::String::deserialize(deserializer)?
+                .parse()
+                .map_err(|e: self::error::ConversionError| {
+                    <D::Error as ::serde::de::Error>::custom(e.to_string())
+                })
+        }
+    }
+    ///Comma-separated trigger points, as for per-task actions.
+    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[serde(transparent)]
+    pub struct ProjectActionTrigger(::std::string::String);
+    impl ::std::ops::Deref for ProjectActionTrigger {
+        type Target = ::std::string::String;
+        fn deref(&self) -> &::std::string::String {
+            &self.0
+        }
+    }
+    impl ::std::convert::From<ProjectActionTrigger> for ::std::string::String {
+        fn from(value: ProjectActionTrigger) -> Self {
+            value.0
+        }
+    }
+    impl ::std::str::FromStr for ProjectActionTrigger {
+        type Err = self::error::ConversionError;
+        fn from_str(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            if value.chars().count() > 255usize {
+                return Err("longer than 255 characters".into());
+            }
+            Ok(Self(value.to_string()))
+        }
+    }
+    impl ::std::convert::TryFrom<&str> for ProjectActionTrigger {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl ::std::convert::TryFrom<::std::string::String> for ProjectActionTrigger {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: ::std::string::String,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for ProjectActionTrigger {
         fn deserialize<D>(deserializer: D) -> ::std::result::Result<Self, D::Error>
         where
             D: ::serde::Deserializer<'de>,
@@ -1606,7 +2368,8 @@ at delivery time (`webhook_allow_private_networks` allows them).*/
     #[doc = "The body of every web hook request: a POST with `content-type:\napplication/json`, `user-agent: Ratel/<version>` and the Standard\nWebhooks headers `webhook-id` (the event id, the same on every retry:\ndeduplicate on it, since delivery is at least once), `webhook-timestamp`\n(Unix seconds of the attempt) and `webhook-signature` (`v1,` + base64 of\nHMAC-SHA256 over `<id>.<timestamp>.<body>`, keyed by the base64-decoded\nsecret after `whsec_`; two space-separated signatures during the 24 h\nafter a rotation).\n\nWhich points fire: an integer point when `value` reaches or passes it\n(before < point <= after; a null value is below every point), `N%` the\nsame on `value_percent`, `*/N` and `*/N%` at every multiple of N from 0,\na status name each time the task enters that status (`stale` included),\nand `max_runtime_exceeded` once when a running task has run longer than\nits `max_runtime` (its status is unchanged). Every task write is\nevaluated, DELETE included; actions created inline see the write that\ncreated them. When one write passes several points of an action only\none event is sent: a status point wins, then the highest percent point,\nthen the highest value point. A value or percent point fires at most\nonce per action, even when the value drops and returns. Cancelled\nactions never fire."]
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
     pub struct WebhookEvent {
-        pub action: Action,
+        ///The action that fired, as the API shows it (for the events of a project-wide action, that action).
+        pub action: WebhookEventAction,
         ///The event id (`evt_…`).
         pub id: ::std::string::String,
         pub task: Task,
@@ -1616,6 +2379,23 @@ at delivery time (`webhook_allow_private_networks` allows them).*/
         pub trigger: ::std::string::String,
         #[serde(rename = "type")]
         pub type_: WebhookEventType,
+    }
+    ///The action that fired, as the API shows it (for the events of a project-wide action, that action).
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    #[serde(untagged)]
+    pub enum WebhookEventAction {
+        Action(Action),
+        ProjectAction(ProjectAction),
+    }
+    impl ::std::convert::From<Action> for WebhookEventAction {
+        fn from(value: Action) -> Self {
+            Self::Action(value)
+        }
+    }
+    impl ::std::convert::From<ProjectAction> for WebhookEventAction {
+        fn from(value: ProjectAction) -> Self {
+            Self::ProjectAction(value)
+        }
     }
     ///`WebhookEventType`
     #[derive(
@@ -2249,6 +3029,404 @@ impl ClientInfo<()> for Client {
 impl ClientHooks<()> for &Client {}
 #[allow(clippy::all)]
 impl Client {
+    /**List Project-wide Actions
+
+Lists the project's project-wide actions, oldest first.
+
+Sends a `GET` request to `/api/{organization_slug}/{project_slug}/actions/`
+
+Arguments:
+- `organization_slug`: Slug for your organization
+- `project_slug`: Slug for your project
+*/
+    pub async fn project_action_list<'a>(
+        &'a self,
+        organization_slug: &'a str,
+        project_slug: &'a str,
+    ) -> Result<
+        ResponseValue<::std::vec::Vec<types::ProjectAction>>,
+        Error<types::ErrorResponse>,
+    > {
+        let url = format!(
+            "{}/api/{}/{}/actions/", self.baseurl, encode_path(& organization_slug
+            .to_string()), encode_path(& project_slug.to_string()),
+        );
+        let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+        header_map
+            .append(
+                ::reqwest::header::HeaderName::from_static("api-version"),
+                ::reqwest::header::HeaderValue::from_static(Self::api_version()),
+            );
+        #[allow(unused_mut)]
+        let mut request = self
+            .client
+            .get(url)
+            .header(
+                ::reqwest::header::ACCEPT,
+                ::reqwest::header::HeaderValue::from_static("application/json"),
+            )
+            .headers(header_map)
+            .build()?;
+        let info = OperationInfo {
+            operation_id: "project_action_list",
+        };
+        self.pre(&mut request, &info).await?;
+        let result = self.exec(request, &info).await;
+        self.post(&result, &info).await?;
+        let response = result?;
+        match response.status().as_u16() {
+            200u16 => ResponseValue::from_response(response).await,
+            401u16 => {
+                Err(Error::ErrorResponse(ResponseValue::from_response(response).await?))
+            }
+            403u16 => {
+                Err(Error::ErrorResponse(ResponseValue::from_response(response).await?))
+            }
+            404u16 => {
+                Err(Error::ErrorResponse(ResponseValue::from_response(response).await?))
+            }
+            405u16 => {
+                Err(Error::ErrorResponse(ResponseValue::from_response(response).await?))
+            }
+            406u16 => {
+                Err(Error::ErrorResponse(ResponseValue::from_response(response).await?))
+            }
+            429u16 => {
+                Err(Error::ErrorResponse(ResponseValue::from_response(response).await?))
+            }
+            500u16 => {
+                Err(Error::ErrorResponse(ResponseValue::from_response(response).await?))
+            }
+            503u16 => {
+                Err(Error::ErrorResponse(ResponseValue::from_response(response).await?))
+            }
+            _ => Err(Error::UnexpectedResponse(response)),
+        }
+    }
+    /**Create Project-wide Action
+
+Adds an action that applies to every task of the project whose name
+matches `name_filter`, beside the tasks' own actions. `trigger`,
+`integration` and `config` follow the rules of per-task actions (a
+`webhook:<slug>` that does not exist is a 400 with attr `integration`).
+
+Sends a `POST` request to `/api/{organization_slug}/{project_slug}/actions/`
+
+Arguments:
+- `organization_slug`: Slug for your organization
+- `project_slug`: Slug for your project
+- `body`
+*/
+    pub async fn project_action_create<'a>(
+        &'a self,
+        organization_slug: &'a str,
+        project_slug: &'a str,
+        body: &'a types::ProjectActionRequest,
+    ) -> Result<ResponseValue<types::ProjectAction>, Error<types::ErrorResponse>> {
+        let url = format!(
+            "{}/api/{}/{}/actions/", self.baseurl, encode_path(& organization_slug
+            .to_string()), encode_path(& project_slug.to_string()),
+        );
+        let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+        header_map
+            .append(
+                ::reqwest::header::HeaderName::from_static("api-version"),
+                ::reqwest::header::HeaderValue::from_static(Self::api_version()),
+            );
+        #[allow(unused_mut)]
+        let mut request = self
+            .client
+            .post(url)
+            .header(
+                ::reqwest::header::ACCEPT,
+                ::reqwest::header::HeaderValue::from_static("application/json"),
+            )
+            .json(&body)
+            .headers(header_map)
+            .build()?;
+        let info = OperationInfo {
+            operation_id: "project_action_create",
+        };
+        self.pre(&mut request, &info).await?;
+        let result = self.exec(request, &info).await;
+        self.post(&result, &info).await?;
+        let response = result?;
+        match response.status().as_u16() {
+            201u16 => ResponseValue::from_response(response).await,
+            400u16 => {
+                Err(Error::ErrorResponse(ResponseValue::from_response(response).await?))
+            }
+            401u16 => {
+                Err(Error::ErrorResponse(ResponseValue::from_response(response).await?))
+            }
+            403u16 => {
+                Err(Error::ErrorResponse(ResponseValue::from_response(response).await?))
+            }
+            404u16 => {
+                Err(Error::ErrorResponse(ResponseValue::from_response(response).await?))
+            }
+            405u16 => {
+                Err(Error::ErrorResponse(ResponseValue::from_response(response).await?))
+            }
+            406u16 => {
+                Err(Error::ErrorResponse(ResponseValue::from_response(response).await?))
+            }
+            413u16 => {
+                Err(Error::ErrorResponse(ResponseValue::from_response(response).await?))
+            }
+            415u16 => {
+                Err(Error::ErrorResponse(ResponseValue::from_response(response).await?))
+            }
+            429u16 => {
+                Err(Error::ErrorResponse(ResponseValue::from_response(response).await?))
+            }
+            500u16 => {
+                Err(Error::ErrorResponse(ResponseValue::from_response(response).await?))
+            }
+            503u16 => {
+                Err(Error::ErrorResponse(ResponseValue::from_response(response).await?))
+            }
+            _ => Err(Error::UnexpectedResponse(response)),
+        }
+    }
+    /**Get Project-wide Action
+
+Fetches one project-wide action.
+
+Sends a `GET` request to `/api/{organization_slug}/{project_slug}/actions/{id}/`
+
+Arguments:
+- `organization_slug`: Slug for your organization
+- `project_slug`: Slug for your project
+- `id`: ID of the project-wide action
+*/
+    pub async fn project_action_get<'a>(
+        &'a self,
+        organization_slug: &'a str,
+        project_slug: &'a str,
+        id: i64,
+    ) -> Result<ResponseValue<types::ProjectAction>, Error<types::ErrorResponse>> {
+        let url = format!(
+            "{}/api/{}/{}/actions/{}/", self.baseurl, encode_path(& organization_slug
+            .to_string()), encode_path(& project_slug.to_string()), encode_path(& id
+            .to_string()),
+        );
+        let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+        header_map
+            .append(
+                ::reqwest::header::HeaderName::from_static("api-version"),
+                ::reqwest::header::HeaderValue::from_static(Self::api_version()),
+            );
+        #[allow(unused_mut)]
+        let mut request = self
+            .client
+            .get(url)
+            .header(
+                ::reqwest::header::ACCEPT,
+                ::reqwest::header::HeaderValue::from_static("application/json"),
+            )
+            .headers(header_map)
+            .build()?;
+        let info = OperationInfo {
+            operation_id: "project_action_get",
+        };
+        self.pre(&mut request, &info).await?;
+        let result = self.exec(request, &info).await;
+        self.post(&result, &info).await?;
+        let response = result?;
+        match response.status().as_u16() {
+            200u16 => ResponseValue::from_response(response).await,
+            401u16 => {
+                Err(Error::ErrorResponse(ResponseValue::from_response(response).await?))
+            }
+            403u16 => {
+                Err(Error::ErrorResponse(ResponseValue::from_response(response).await?))
+            }
+            404u16 => {
+                Err(Error::ErrorResponse(ResponseValue::from_response(response).await?))
+            }
+            405u16 => {
+                Err(Error::ErrorResponse(ResponseValue::from_response(response).await?))
+            }
+            406u16 => {
+                Err(Error::ErrorResponse(ResponseValue::from_response(response).await?))
+            }
+            429u16 => {
+                Err(Error::ErrorResponse(ResponseValue::from_response(response).await?))
+            }
+            500u16 => {
+                Err(Error::ErrorResponse(ResponseValue::from_response(response).await?))
+            }
+            503u16 => {
+                Err(Error::ErrorResponse(ResponseValue::from_response(response).await?))
+            }
+            _ => Err(Error::UnexpectedResponse(response)),
+        }
+    }
+    /**Delete Project-wide Action
+
+Deletes the action and the record of the points it passed; deliveries
+it queued stay in the delivery log.
+
+Sends a `DELETE` request to `/api/{organization_slug}/{project_slug}/actions/{id}/`
+
+Arguments:
+- `organization_slug`: Slug for your organization
+- `project_slug`: Slug for your project
+- `id`: ID of the project-wide action
+*/
+    pub async fn project_action_delete<'a>(
+        &'a self,
+        organization_slug: &'a str,
+        project_slug: &'a str,
+        id: i64,
+    ) -> Result<ResponseValue<()>, Error<types::ErrorResponse>> {
+        let url = format!(
+            "{}/api/{}/{}/actions/{}/", self.baseurl, encode_path(& organization_slug
+            .to_string()), encode_path(& project_slug.to_string()), encode_path(& id
+            .to_string()),
+        );
+        let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+        header_map
+            .append(
+                ::reqwest::header::HeaderName::from_static("api-version"),
+                ::reqwest::header::HeaderValue::from_static(Self::api_version()),
+            );
+        #[allow(unused_mut)]
+        let mut request = self
+            .client
+            .delete(url)
+            .header(
+                ::reqwest::header::ACCEPT,
+                ::reqwest::header::HeaderValue::from_static("application/json"),
+            )
+            .headers(header_map)
+            .build()?;
+        let info = OperationInfo {
+            operation_id: "project_action_delete",
+        };
+        self.pre(&mut request, &info).await?;
+        let result = self.exec(request, &info).await;
+        self.post(&result, &info).await?;
+        let response = result?;
+        match response.status().as_u16() {
+            204u16 => Ok(ResponseValue::empty(response)),
+            401u16 => {
+                Err(Error::ErrorResponse(ResponseValue::from_response(response).await?))
+            }
+            403u16 => {
+                Err(Error::ErrorResponse(ResponseValue::from_response(response).await?))
+            }
+            404u16 => {
+                Err(Error::ErrorResponse(ResponseValue::from_response(response).await?))
+            }
+            405u16 => {
+                Err(Error::ErrorResponse(ResponseValue::from_response(response).await?))
+            }
+            406u16 => {
+                Err(Error::ErrorResponse(ResponseValue::from_response(response).await?))
+            }
+            429u16 => {
+                Err(Error::ErrorResponse(ResponseValue::from_response(response).await?))
+            }
+            500u16 => {
+                Err(Error::ErrorResponse(ResponseValue::from_response(response).await?))
+            }
+            503u16 => {
+                Err(Error::ErrorResponse(ResponseValue::from_response(response).await?))
+            }
+            _ => Err(Error::UnexpectedResponse(response)),
+        }
+    }
+    /**Update Project-wide Action
+
+Changes any field; the merged action is validated as a whole. Changing
+the trigger or the filter affects later task writes only, and the
+points already passed on a task stay passed. `enabled: false` stops the
+action at once.
+
+Sends a `PATCH` request to `/api/{organization_slug}/{project_slug}/actions/{id}/`
+
+Arguments:
+- `organization_slug`: Slug for your organization
+- `project_slug`: Slug for your project
+- `id`: ID of the project-wide action
+- `body`
+*/
+    pub async fn project_action_partial_update<'a>(
+        &'a self,
+        organization_slug: &'a str,
+        project_slug: &'a str,
+        id: i64,
+        body: &'a types::PatchedProjectActionRequest,
+    ) -> Result<ResponseValue<types::ProjectAction>, Error<types::ErrorResponse>> {
+        let url = format!(
+            "{}/api/{}/{}/actions/{}/", self.baseurl, encode_path(& organization_slug
+            .to_string()), encode_path(& project_slug.to_string()), encode_path(& id
+            .to_string()),
+        );
+        let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+        header_map
+            .append(
+                ::reqwest::header::HeaderName::from_static("api-version"),
+                ::reqwest::header::HeaderValue::from_static(Self::api_version()),
+            );
+        #[allow(unused_mut)]
+        let mut request = self
+            .client
+            .patch(url)
+            .header(
+                ::reqwest::header::ACCEPT,
+                ::reqwest::header::HeaderValue::from_static("application/json"),
+            )
+            .json(&body)
+            .headers(header_map)
+            .build()?;
+        let info = OperationInfo {
+            operation_id: "project_action_partial_update",
+        };
+        self.pre(&mut request, &info).await?;
+        let result = self.exec(request, &info).await;
+        self.post(&result, &info).await?;
+        let response = result?;
+        match response.status().as_u16() {
+            200u16 => ResponseValue::from_response(response).await,
+            400u16 => {
+                Err(Error::ErrorResponse(ResponseValue::from_response(response).await?))
+            }
+            401u16 => {
+                Err(Error::ErrorResponse(ResponseValue::from_response(response).await?))
+            }
+            403u16 => {
+                Err(Error::ErrorResponse(ResponseValue::from_response(response).await?))
+            }
+            404u16 => {
+                Err(Error::ErrorResponse(ResponseValue::from_response(response).await?))
+            }
+            405u16 => {
+                Err(Error::ErrorResponse(ResponseValue::from_response(response).await?))
+            }
+            406u16 => {
+                Err(Error::ErrorResponse(ResponseValue::from_response(response).await?))
+            }
+            413u16 => {
+                Err(Error::ErrorResponse(ResponseValue::from_response(response).await?))
+            }
+            415u16 => {
+                Err(Error::ErrorResponse(ResponseValue::from_response(response).await?))
+            }
+            429u16 => {
+                Err(Error::ErrorResponse(ResponseValue::from_response(response).await?))
+            }
+            500u16 => {
+                Err(Error::ErrorResponse(ResponseValue::from_response(response).await?))
+            }
+            503u16 => {
+                Err(Error::ErrorResponse(ResponseValue::from_response(response).await?))
+            }
+            _ => Err(Error::UnexpectedResponse(response)),
+        }
+    }
     /**List Deliveries
 
 The project's delivery log, newest first, paginated like the task list.

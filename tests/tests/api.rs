@@ -13,5 +13,6 @@ mod crash;
 mod errors;
 mod hostile;
 mod pagination;
+mod project_actions;
 mod service;
 mod tasks;

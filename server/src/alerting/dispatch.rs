@@ -21,7 +21,7 @@ use super::{EngineSettings, Presenter};
 use crate::domain::tasks::{format_duration, now, value_percent};
 use crate::storage::Store;
 use crate::storage::deliveries::{AttemptRecord, DELIVERED, FAILED, PENDING};
-use crate::storage::entities::{action, delivery, task, webhook};
+use crate::storage::entities::{action, delivery, project_action, task, webhook};
 use crate::storage::tasks::ms;
 
 /// Deliveries attempted at once by one process.
@@ -246,14 +246,22 @@ impl Inner {
         }
     }
 
+    /// The action an event came from, from its payload: its config, and its representation.
+    fn fired_by(&self, d: &delivery::Model) -> Option<(serde_json::Value, serde_json::Value)> {
+        if let Some(row) = d.payload.get("project_action") {
+            let row: project_action::Model = serde_json::from_value(row.clone()).ok()?;
+            return Some((row.config.clone(), self.presenter.project_action(row)));
+        }
+        let row: action::Model = serde_json::from_value(d.payload["action"].clone()).ok()?;
+        Some((row.config.clone(), self.presenter.action(row)))
+    }
+
     async fn send(&self, d: &delivery::Model, at: DateTime<Utc>, lookups: &Lookups) -> Outcome {
         let Some(Some((organization, project))) = lookups.projects.get(&d.project_id) else {
             return Outcome::Retry(None, "could not read the project".into(), None);
         };
         let task: Option<task::Model> = serde_json::from_value(d.payload["task"].clone()).ok();
-        let action: Option<action::Model> =
-            serde_json::from_value(d.payload["action"].clone()).ok();
-        let (Some(task), Some(action)) = (task, action) else {
+        let (Some(task), Some((config, action))) = (task, self.fired_by(d)) else {
             return Outcome::Final(None, "the event's payload is unreadable".into());
         };
         if d.integration == "email" {
@@ -261,7 +269,7 @@ impl Inner {
                 .email
                 .send(mail(
                     &task,
-                    &action,
+                    &config,
                     d,
                     &self.presenter,
                     organization,
@@ -291,7 +299,7 @@ impl Inner {
             "timestamp": d.payload["timestamp"],
             "trigger": d.trigger,
             "task": self.presenter.task(task, organization, project),
-            "action": self.presenter.action(action),
+            "action": action,
         });
         let body = serde_json::to_vec(&event).unwrap_or_default();
         self.webhooks
@@ -305,10 +313,10 @@ impl Inner {
     }
 }
 
-/// The message of an email delivery.
+/// The message of an email delivery (`config` is the action's).
 fn mail(
     task: &task::Model,
-    action: &action::Model,
+    config: &serde_json::Value,
     d: &delivery::Model,
     presenter: &Arc<dyn Presenter>,
     organization: &str,
@@ -316,7 +324,7 @@ fn mail(
 ) -> Mail {
     let shown = presenter.task(task.clone(), organization, project);
     let text = |key: &str| shown[key].as_str().unwrap_or("").to_owned();
-    let to = action.config["to"]
+    let to = config["to"]
         .as_str()
         .unwrap_or("")
         .split(',')

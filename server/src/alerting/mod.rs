@@ -8,6 +8,7 @@
 pub mod dispatch;
 pub mod email;
 pub mod outbox;
+pub mod project;
 pub mod retry;
 pub mod state;
 pub mod sweep;
@@ -20,13 +21,14 @@ use std::time::Duration;
 use serde_json::Value;
 
 use crate::storage::Store;
-use crate::storage::entities::{action, task};
+use crate::storage::entities::{action, project_action, task};
 
 /// How events become the documents receivers get: the task and action as the API shows them.
 /// The HTTP layer provides it (`serve.rs`), so the engine does not depend on it.
 pub trait Presenter: Send + Sync {
     fn task(&self, row: task::Model, organization: &str, project: &str) -> Value;
     fn action(&self, row: action::Model) -> Value;
+    fn project_action(&self, row: project_action::Model) -> Value;
 }
 
 /// The engine's settings (a slice of `config::Settings`).
@@ -61,6 +63,8 @@ impl Engine {
         let dispatcher =
             dispatch::Dispatcher::new(store.clone(), settings.clone(), webhooks, email, presenter);
         dispatcher.prepare().await?;
+        store.refresh_watched_projects().await?;
+        tokio::spawn(project::watch(store.clone()));
         tokio::spawn(dispatcher.run());
         tokio::spawn(sweep::run(store, settings.sweep_interval));
         Ok(Engine)

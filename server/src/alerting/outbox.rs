@@ -6,6 +6,7 @@ use chrono::{DateTime, SecondsFormat, Utc};
 use sea_orm::{ConnectionTrait, DatabaseBackend, QueryResult, Set};
 use serde_json::json;
 
+use super::project::ProjectFired;
 use super::state::{Fired, evaluate_row, prior_snapshot, snapshot};
 use super::trigger::Change;
 use crate::storage::batch::{AfterWrite, Followup};
@@ -23,36 +24,78 @@ pub fn deliveries_for(
     fired: Vec<Fired>,
     now: DateTime<Utc>,
 ) -> Vec<delivery::ActiveModel> {
-    let mut snapshot = row.clone();
-    snapshot.alerts = None;
     fired
         .into_iter()
         .map(|f| {
-            let id = ulid::Ulid::new().to_string();
-            delivery::ActiveModel {
-                event_id: Set(format!("evt_{id}")),
-                id: Set(id),
-                project_id: Set(row.project_id),
-                task_id: Set(row.id.clone()),
-                action_id: Set(Some(f.action.id)),
-                trigger: Set(f.point),
-                integration: Set(f.action.integration.clone()),
-                payload: Set(json!({
-                    "type": TASK_TRIGGERED,
-                    "timestamp": now.to_rfc3339_opts(SecondsFormat::Micros, true),
-                    "task": snapshot,
-                    "action": f.action,
-                })),
-                status: Set(PENDING.to_owned()),
-                attempt_count: Set(0),
-                next_attempt_ms: Set(ms(now)),
-                lease_until: Set(None),
-                last_error: Set(None),
-                created: Set(now),
-                updated: Set(now),
-            }
+            let mut d = new_delivery(row, f.point, &f.action.integration, now);
+            d.action_id = Set(Some(f.action.id));
+            d.payload = Set(payload(row, now, "action", json!(f.action)));
+            d
         })
         .collect()
+}
+
+/// The delivery rows for points that project-wide actions fired on `row` at `now`.
+pub fn project_deliveries_for(
+    row: &task::Model,
+    fired: Vec<ProjectFired>,
+    now: DateTime<Utc>,
+) -> Vec<delivery::ActiveModel> {
+    fired
+        .into_iter()
+        .map(|f| {
+            let mut d = new_delivery(row, f.point, &f.action.integration, now);
+            d.project_action_id = Set(Some(f.action.id));
+            d.payload = Set(payload(row, now, "project_action", json!(f.action)));
+            d
+        })
+        .collect()
+}
+
+/// What an event carries: the task as it was when the point fired, and what fired it
+/// (`action` or `project_action`).
+fn payload(
+    row: &task::Model,
+    now: DateTime<Utc>,
+    source: &str,
+    action: serde_json::Value,
+) -> serde_json::Value {
+    let mut snapshot = row.clone();
+    snapshot.alerts = None;
+    let mut payload = json!({
+        "type": TASK_TRIGGERED,
+        "timestamp": now.to_rfc3339_opts(SecondsFormat::Micros, true),
+        "task": snapshot,
+    });
+    payload[source] = action;
+    payload
+}
+
+fn new_delivery(
+    row: &task::Model,
+    point: String,
+    integration: &str,
+    now: DateTime<Utc>,
+) -> delivery::ActiveModel {
+    let id = ulid::Ulid::new().to_string();
+    delivery::ActiveModel {
+        event_id: Set(format!("evt_{id}")),
+        id: Set(id),
+        project_id: Set(row.project_id),
+        task_id: Set(row.id.clone()),
+        action_id: Set(None),
+        project_action_id: Set(None),
+        trigger: Set(point),
+        integration: Set(integration.to_owned()),
+        payload: Set(serde_json::Value::Null),
+        status: Set(PENDING.to_owned()),
+        attempt_count: Set(0),
+        next_attempt_ms: Set(ms(now)),
+        lease_until: Set(None),
+        last_error: Set(None),
+        created: Set(now),
+        updated: Set(now),
+    }
 }
 
 /// Evaluates `change` on a row that is already written, and writes what follows in the
@@ -68,8 +111,11 @@ pub async fn record_change(
     if moved {
         set_task_alerts(conn, &row.id, row.alerts.clone()).await?;
     }
-    let count = fired.len();
-    insert_deliveries(conn, deliveries_for(row, fired, now)).await?;
+    let project_fired = super::project::evaluate(conn, row, change).await?;
+    let count = fired.len() + project_fired.len();
+    let mut rows = deliveries_for(row, fired, now);
+    rows.extend(project_deliveries_for(row, project_fired, now));
+    insert_deliveries(conn, rows).await?;
     Ok((count, moved))
 }
 

@@ -555,3 +555,55 @@ impl WebhookPatch {
         finish(errors, patch)
     }
 }
+
+/// A project-wide action body: every field optional here; `project_actions::create`
+/// requires name, trigger and integration, and validates the merged action as a whole.
+#[derive(Clone, Debug, Default)]
+pub struct ProjectActionPatch {
+    pub name: Option<String>,
+    pub name_filter: Option<String>,
+    pub action: ActionPatch,
+    pub enabled: Option<bool>,
+}
+
+impl ProjectActionPatch {
+    /// Reads a create (`required` = true) or PATCH body.
+    pub fn from_json(body: Option<&Value>, required: bool) -> DomainResult<Self> {
+        let Some(body) = body else {
+            return Ok(ProjectActionPatch::default());
+        };
+        let mut errors = Vec::new();
+        let patch = object(body, "", &mut errors).and_then(|obj| {
+            let mut f = Fields {
+                obj,
+                prefix: String::new(),
+                errors: &mut errors,
+            };
+            if required {
+                f.required("name");
+                f.required("trigger");
+                f.required("integration");
+            }
+            let name = f.raw("name").and_then(|v| f.string("name", v, 1, 255));
+            let name_filter = match f.raw("name_filter") {
+                None | Some(Value::Null) => None,
+                Some(v) => Some(f.string("name_filter", v, 0, usize::MAX)),
+            };
+            let enabled = f.raw("enabled").and_then(|v| match v {
+                Value::Bool(b) => Some(*b),
+                _ => {
+                    f.error("enabled", "invalid", "Must be a valid boolean.");
+                    None
+                }
+            });
+            let action = read_action_fields(&mut f)?;
+            Some(ProjectActionPatch {
+                name,
+                name_filter: name_filter.map(Option::unwrap_or_default),
+                action,
+                enabled,
+            })
+        });
+        finish(errors, patch)
+    }
+}

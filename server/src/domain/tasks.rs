@@ -11,7 +11,7 @@ use super::auth::ProjectScope;
 use super::cursor;
 use super::input::Nullable;
 use super::{DomainError, DomainResult};
-use crate::alerting::outbox::{OnUpdate, deliveries_for, wake};
+use crate::alerting::outbox::{OnUpdate, deliveries_for, project_deliveries_for, wake};
 use crate::alerting::state::{Alert, alerts_of, evaluate_all, set_alerts, snapshot};
 use crate::alerting::trigger::{Change, Snapshot};
 use crate::storage::deliveries::insert_deliveries;
@@ -354,6 +354,22 @@ fn evaluate_write(
     deliveries_for(row, fired, now)
 }
 
+/// The project-wide actions' deliveries for a write (`alerting::project`), in its
+/// transaction.
+async fn evaluate_project_actions(
+    w: &crate::storage::WriteTxn<'_>,
+    row: &task::Model,
+    before: Snapshot,
+    now: DateTime<Utc>,
+) -> DomainResult<Vec<crate::storage::entities::delivery::ActiveModel>> {
+    let change = Change::Write {
+        before,
+        after: snapshot(row),
+    };
+    let fired = crate::alerting::project::evaluate(&w.txn, row, change).await?;
+    Ok(project_deliveries_for(row, fired, now))
+}
+
 fn tags_of(row: &task::Model) -> BTreeMap<String, String> {
     serde_json::from_value(row.tags.clone()).unwrap_or_default()
 }
@@ -457,7 +473,8 @@ pub async fn create(
     apply_patch(&mut row, &patch);
     apply_lifecycle(&mut row, &lifecycle(&patch, now));
     recompute_due(&mut row);
-    if patch.parent.is_none() && patch.actions.is_empty() {
+    let watched = store.watches_project(scope.project_id);
+    if patch.parent.is_none() && patch.actions.is_empty() && !watched {
         // The common case: nothing to read first, so the write can join a group commit.
         return Ok(store.create_task(row, &tags).await?);
     }
@@ -466,7 +483,8 @@ pub async fn create(
     row.parent_id = check_parent(store, &w, scope, &id, None, &patch.parent).await?;
     let mut row = store.insert_task(&w, row, &tags).await?;
     let added = actions::insert_all(store, &w, &row.id, patch.actions, now).await?;
-    let deliveries = evaluate_write(&mut row, Snapshot::default(), added, now);
+    let mut deliveries = evaluate_write(&mut row, Snapshot::default(), added, now);
+    deliveries.extend(evaluate_project_actions(&w, &row, Snapshot::default(), now).await?);
     crate::storage::tasks::set_task_alerts(&w.txn, &row.id, row.alerts.clone()).await?;
     let queued = !deliveries.is_empty();
     insert_deliveries(&w.txn, deliveries).await?;
@@ -524,7 +542,11 @@ async fn update(
 ) -> DomainResult<task::Model> {
     known_id(id)?;
     let now = now();
-    if patch.tags.is_none() && patch.parent.is_none() && patch.actions.is_empty() {
+    if patch.tags.is_none()
+        && patch.parent.is_none()
+        && patch.actions.is_empty()
+        && !store.watches_project(scope.project_id)
+    {
         // The common case (progress, status, data): one UPDATE ... RETURNING, no read first.
         let lifecycle = lifecycle(&patch, now);
         let changes = TaskChanges {
@@ -581,7 +603,8 @@ async fn update(
     recompute_due(&mut row);
     let added =
         actions::insert_all(store, &w, &row.id, std::mem::take(&mut patch.actions), now).await?;
-    let deliveries = evaluate_write(&mut row, before, added, now);
+    let mut deliveries = evaluate_write(&mut row, before, added, now);
+    deliveries.extend(evaluate_project_actions(&w, &row, before, now).await?);
     let row = store
         .update_task(&w, row, patch.tags.as_ref().filter(|_| tags_changed))
         .await?;

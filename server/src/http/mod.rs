@@ -11,6 +11,7 @@ pub mod json;
 pub mod middleware;
 pub mod models;
 pub mod present;
+pub mod project_actions;
 mod strict_json;
 pub mod tags;
 pub mod tasks;
@@ -94,6 +95,7 @@ pub type Apis = (
     tasks::TaskApi,
     actions::ActionApi,
     webhooks::WebhookApi,
+    project_actions::ProjectActionApi,
     deliveries::DeliveryApi,
 );
 
@@ -103,6 +105,7 @@ pub fn api_service() -> OpenApiService<Apis, ()> {
             tasks::TaskApi,
             actions::ActionApi,
             webhooks::WebhookApi,
+            project_actions::ProjectActionApi,
             deliveries::DeliveryApi,
         ),
         "Ratel API",

@@ -10,7 +10,7 @@ use serde::Serialize;
 use serde_json::Value;
 
 use crate::domain::tasks::{Status, format_duration, time_to_start, value_percent};
-use crate::storage::entities::{action, delivery, delivery_attempt, task, webhook};
+use crate::storage::entities::{action, delivery, delivery_attempt, project_action, task, webhook};
 
 #[derive(Enum, Serialize, Clone, Copy, Debug, PartialEq, Eq)]
 #[oai(rename_all = "snake_case")]
@@ -299,6 +299,71 @@ pub struct PatchedActionRequest {
     pub config: Option<Value>,
 }
 
+/// A project-wide action.
+#[derive(Object, Serialize, Clone, Debug)]
+pub struct ProjectAction {
+    #[oai(read_only)]
+    pub id: i64,
+    #[oai(validator(max_length = 255))]
+    pub name: String,
+    #[oai(validator(max_length = 1000))]
+    pub name_filter: String,
+    #[oai(validator(max_length = 255))]
+    pub trigger: String,
+    #[oai(validator(max_length = 50))]
+    pub integration: String,
+    pub config: Value,
+    pub enabled: bool,
+    #[oai(read_only)]
+    pub created: DateTime<Utc>,
+    #[oai(read_only)]
+    pub updated: DateTime<Utc>,
+}
+
+impl From<project_action::Model> for ProjectAction {
+    fn from(row: project_action::Model) -> Self {
+        ProjectAction {
+            id: row.id,
+            name: row.name,
+            name_filter: row.name_filter,
+            trigger: row.trigger,
+            integration: row.integration,
+            config: row.config,
+            enabled: row.enabled,
+            created: row.created,
+            updated: row.updated,
+        }
+    }
+}
+
+#[derive(Object, Clone, Debug)]
+pub struct ProjectActionRequest {
+    #[oai(validator(min_length = 1, max_length = 255))]
+    pub name: String,
+    #[oai(validator(max_length = 1000))]
+    pub name_filter: Option<String>,
+    #[oai(validator(min_length = 1, max_length = 255))]
+    pub trigger: String,
+    #[oai(validator(min_length = 1, max_length = 50))]
+    pub integration: String,
+    pub config: Option<Value>,
+    pub enabled: Option<bool>,
+}
+
+#[derive(Object, Clone, Debug)]
+pub struct PatchedProjectActionRequest {
+    #[oai(validator(min_length = 1, max_length = 255))]
+    pub name: Option<String>,
+    #[oai(validator(max_length = 1000))]
+    pub name_filter: Option<String>,
+    #[oai(validator(min_length = 1, max_length = 255))]
+    pub trigger: Option<String>,
+    #[oai(validator(min_length = 1, max_length = 50))]
+    pub integration: Option<String>,
+    pub config: Option<Value>,
+    pub enabled: Option<bool>,
+}
+
 #[derive(Object, Serialize, Clone, Debug)]
 pub struct Webhook {
     #[oai(validator(max_length = 50))]
@@ -418,6 +483,8 @@ pub struct Delivery {
     pub task: String,
     #[oai(nullable)]
     pub action: Option<i64>,
+    #[oai(nullable)]
+    pub project_action: Option<i64>,
     pub trigger: String,
     pub integration: String,
     pub status: DeliveryStatusEnum,
@@ -441,6 +508,7 @@ impl From<delivery::Model> for Delivery {
             event_id: row.event_id,
             task: row.task_id,
             action: row.action_id,
+            project_action: row.project_action_id,
             trigger: row.trigger,
             integration: row.integration,
             status,
@@ -470,6 +538,8 @@ pub struct DeliveryDetail {
     pub task: String,
     #[oai(nullable)]
     pub action: Option<i64>,
+    #[oai(nullable)]
+    pub project_action: Option<i64>,
     pub trigger: String,
     pub integration: String,
     pub status: DeliveryStatusEnum,
@@ -491,6 +561,7 @@ impl DeliveryDetail {
             event_id: d.event_id,
             task: d.task,
             action: d.action,
+            project_action: d.project_action,
             trigger: d.trigger,
             integration: d.integration,
             status: d.status,

@@ -3,9 +3,9 @@
 
 use serde_json::Value;
 
-use super::models::{Action, Links, Task};
+use super::models::{Action, Links, ProjectAction, Task};
 use crate::alerting::Presenter;
-use crate::storage::entities::{action, task};
+use crate::storage::entities::{action, project_action, task};
 
 pub struct ApiPresenter {
     /// The public base URL (of `url` and `public_url`).
@@ -24,5 +24,9 @@ impl Presenter for ApiPresenter {
 
     fn action(&self, row: action::Model) -> Value {
         serde_json::to_value(Action::from(row)).unwrap_or(Value::Null)
+    }
+
+    fn project_action(&self, row: project_action::Model) -> Value {
+        serde_json::to_value(ProjectAction::from(row)).unwrap_or(Value::Null)
     }
 }

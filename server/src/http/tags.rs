@@ -13,6 +13,9 @@ pub enum ApiTags {
     /// Web Hook Endpoints
     #[oai(rename = "Web Hook Endpoints")]
     WebhookEndpoints,
+    /// Project-wide Action Endpoints
+    #[oai(rename = "Project-wide Action Endpoints")]
+    ProjectActionEndpoints,
     /// Delivery Endpoints
     #[oai(rename = "Delivery Endpoints")]
     DeliveryEndpoints,

@@ -12,6 +12,7 @@ impl MigratorTrait for Migrator {
             Box::new(Initial),
             Box::new(Alerting),
             Box::new(PartialDueIndexes),
+            Box::new(ProjectActions),
         ]
     }
 }
@@ -528,5 +529,109 @@ impl MigrationTrait for PartialDueIndexes {
             .await?;
         }
         Ok(())
+    }
+}
+
+/// Project-wide actions, their fired-point marks per task, and the delivery column naming
+/// the project-wide action an event came from.
+struct ProjectActions;
+
+impl MigrationName for ProjectActions {
+    fn name(&self) -> &str {
+        "m0004_project_actions"
+    }
+}
+
+#[derive(DeriveIden)]
+enum ProjectAction {
+    Table,
+    Id,
+    ProjectId,
+    Name,
+    NameFilter,
+    Trigger,
+    Integration,
+    Config,
+    Enabled,
+    Created,
+    Updated,
+}
+
+#[derive(DeriveIden)]
+enum ProjectActionMark {
+    Table,
+    ActionId,
+    TaskId,
+    Value,
+    Percent,
+}
+
+#[derive(DeriveIden)]
+enum DeliveryProjectAction {
+    #[sea_orm(iden = "delivery")]
+    Table,
+    ProjectActionId,
+}
+
+#[async_trait::async_trait]
+impl MigrationTrait for ProjectActions {
+    async fn up(&self, m: &SchemaManager) -> Result<(), DbErr> {
+        m.create_table(
+            Table::create()
+                .table(ProjectAction::Table)
+                .col(big_pk_auto(ProjectAction::Id))
+                .col(big_integer(ProjectAction::ProjectId))
+                .col(string_len(ProjectAction::Name, 255))
+                .col(string_len(ProjectAction::NameFilter, 1000))
+                .col(string_len(ProjectAction::Trigger, 255))
+                .col(string_len(ProjectAction::Integration, 60))
+                .col(json_binary(ProjectAction::Config))
+                .col(boolean(ProjectAction::Enabled))
+                .col(timestamp_with_time_zone(ProjectAction::Created))
+                .col(timestamp_with_time_zone(ProjectAction::Updated))
+                .foreign_key(&mut fk(
+                    "fk_project_action_project",
+                    (ProjectAction::Table, ProjectAction::ProjectId),
+                    (Project::Table, Project::Id),
+                ))
+                .to_owned(),
+        )
+        .await?;
+        m.create_index(
+            Index::create()
+                .name("ix_project_action_project")
+                .table(ProjectAction::Table)
+                .col(ProjectAction::ProjectId)
+                .col(ProjectAction::Id)
+                .to_owned(),
+        )
+        .await?;
+        m.create_table(
+            Table::create()
+                .table(ProjectActionMark::Table)
+                .col(big_integer(ProjectActionMark::ActionId))
+                .col(string_len(ProjectActionMark::TaskId, 26))
+                .col(big_integer_null(ProjectActionMark::Value))
+                .col(big_integer_null(ProjectActionMark::Percent))
+                .primary_key(
+                    Index::create()
+                        .col(ProjectActionMark::ActionId)
+                        .col(ProjectActionMark::TaskId),
+                )
+                .foreign_key(&mut fk(
+                    "fk_project_action_mark_action",
+                    (ProjectActionMark::Table, ProjectActionMark::ActionId),
+                    (ProjectAction::Table, ProjectAction::Id),
+                ))
+                .to_owned(),
+        )
+        .await?;
+        m.alter_table(
+            Table::alter()
+                .table(DeliveryProjectAction::Table)
+                .add_column(big_integer_null(DeliveryProjectAction::ProjectActionId))
+                .to_owned(),
+        )
+        .await
     }
 }

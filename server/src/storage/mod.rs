@@ -14,6 +14,7 @@ pub mod entities;
 pub mod keys;
 pub mod lookup;
 pub mod migration;
+pub mod project_actions;
 pub mod sweeps;
 pub mod task_update;
 pub mod tasks;
@@ -135,6 +136,9 @@ pub struct Store {
     /// Raised after a commit that queued deliveries, so that this process's dispatcher
     /// starts on them at once.
     outbox: Arc<Notify>,
+    /// The projects that have enabled project-wide actions (`project_actions`): their task
+    /// writes take the evaluating path. Kept fresh by `refresh_watched_projects`.
+    watched: Arc<std::sync::RwLock<std::collections::HashSet<i64>>>,
 }
 
 /// A write transaction; on SQLite it also holds the write gate until dropped.
@@ -165,6 +169,7 @@ impl Store {
                 batcher: None,
                 lookups: None,
                 outbox: Arc::default(),
+                watched: Arc::default(),
             });
         }
         let writer = Database::connect(Self::options(settings, 1, WRITE_STATEMENT_CACHE)).await?;
@@ -176,6 +181,7 @@ impl Store {
             writer,
             write_gate: Some(gate),
             outbox: Arc::default(),
+            watched: Arc::default(),
         })
     }
 
@@ -223,6 +229,19 @@ impl Store {
         let _gate = self.gate().await;
         migration::Migrator::up(&self.writer, None).await?;
         Ok(())
+    }
+
+    /// Whether the project has enabled project-wide actions (as of the last refresh).
+    pub fn watches_project(&self, project_id: i64) -> bool {
+        self.watched
+            .read()
+            .is_ok_and(|set| set.contains(&project_id))
+    }
+
+    pub(crate) fn set_watched_projects(&self, projects: std::collections::HashSet<i64>) {
+        if let Ok(mut set) = self.watched.write() {
+            *set = projects;
+        }
     }
 
     /// The signal raised when deliveries were committed (see `alerting::dispatch`).

@@ -12,6 +12,8 @@ pub struct Model {
     pub project_id: i64,
     pub task_id: String,
     pub action_id: Option<i64>,
+    /// The project-wide action the event came from (then `action_id` is null).
+    pub project_action_id: Option<i64>,
     /// The point that fired, in the trigger's notation (`50%`, `error`, ...).
     pub trigger: String,
     pub integration: String,

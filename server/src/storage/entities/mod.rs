@@ -6,6 +6,8 @@ pub mod delivery;
 pub mod delivery_attempt;
 pub mod organization;
 pub mod project;
+pub mod project_action;
+pub mod project_action_mark;
 pub mod task;
 pub mod task_tag;
 pub mod webhook;
