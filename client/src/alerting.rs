@@ -38,6 +38,47 @@ impl NewWebhook {
     }
 }
 
+/// A new project-wide action: it applies to every task of the project whose name matches
+/// its filter.
+#[derive(Clone, Debug)]
+pub struct NewProjectAction {
+    name: String,
+    name_filter: Option<String>,
+    trigger: String,
+    integration: String,
+    config: Option<serde_json::Value>,
+}
+
+impl NewProjectAction {
+    /// An action called `name` firing `trigger` (e.g. `"error,stale"`) through `integration`
+    /// (`email` or `webhook:<slug>`) for every task of the project.
+    pub fn new(
+        name: impl Into<String>,
+        trigger: impl Into<String>,
+        integration: impl Into<String>,
+    ) -> NewProjectAction {
+        NewProjectAction {
+            name: name.into(),
+            name_filter: None,
+            trigger: trigger.into(),
+            integration: integration.into(),
+            config: None,
+        }
+    }
+
+    /// Only tasks whose name matches this regular expression (searched for, unanchored).
+    pub fn name_filter(mut self, filter: impl Into<String>) -> NewProjectAction {
+        self.name_filter = Some(filter.into());
+        self
+    }
+
+    /// The integration's settings (`{"to": "ops@example.com"}` for email).
+    pub fn config(mut self, config: serde_json::Value) -> NewProjectAction {
+        self.config = Some(config);
+        self
+    }
+}
+
 /// Which deliveries to list.
 #[derive(Clone, Debug, Default)]
 pub struct DeliveryFilter {
@@ -119,6 +160,73 @@ impl Client {
         self.idempotent(|| async {
             self.api()
                 .webhook_delete(self.org(), self.project(), slug)
+                .await?;
+            Ok(())
+        })
+        .await
+    }
+
+    /// Adds a project-wide action.
+    pub async fn create_project_action(
+        &self,
+        new: NewProjectAction,
+    ) -> Result<types::ProjectAction, Error> {
+        let body = types::ProjectActionRequest {
+            name: new.name.parse().map_err(invalid)?,
+            name_filter: new
+                .name_filter
+                .map(|f| f.parse())
+                .transpose()
+                .map_err(invalid)?,
+            trigger: new.trigger.parse().map_err(invalid)?,
+            integration: new.integration.parse().map_err(invalid)?,
+            config: new.config,
+            enabled: None,
+        };
+        Ok(self
+            .api()
+            .project_action_create(self.org(), self.project(), &body)
+            .await?
+            .into_inner())
+    }
+
+    /// The project's project-wide actions, oldest first.
+    pub async fn project_actions(&self) -> Result<Vec<types::ProjectAction>, Error> {
+        self.idempotent(|| async {
+            Ok(self
+                .api()
+                .project_action_list(self.org(), self.project())
+                .await?
+                .into_inner())
+        })
+        .await
+    }
+
+    /// Enables or disables a project-wide action (disabled, it fires nothing).
+    pub async fn set_project_action_enabled(
+        &self,
+        id: i64,
+        enabled: bool,
+    ) -> Result<types::ProjectAction, Error> {
+        let body = types::PatchedProjectActionRequest {
+            enabled: Some(enabled),
+            ..Default::default()
+        };
+        self.idempotent(|| async {
+            Ok(self
+                .api()
+                .project_action_partial_update(self.org(), self.project(), id, &body)
+                .await?
+                .into_inner())
+        })
+        .await
+    }
+
+    /// Deletes a project-wide action.
+    pub async fn delete_project_action(&self, id: i64) -> Result<(), Error> {
+        self.idempotent(|| async {
+            self.api()
+                .project_action_delete(self.org(), self.project(), id)
                 .await?;
             Ok(())
         })

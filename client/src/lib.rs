@@ -41,7 +41,7 @@ pub mod webhook;
 #[rustfmt::skip]
 pub mod generated;
 
-pub use alerting::{DeliveryFilter, NewWebhook};
+pub use alerting::{DeliveryFilter, NewProjectAction, NewWebhook};
 pub use client::{Client, RetryPolicy};
 pub use config::{Config, ProjectKey};
 pub use error::{Error, FieldError};

@@ -32,7 +32,7 @@ pub struct Settings {
     /// Connections in the read pool; by default 4 on SQLite (more only adds thread switching
     /// on a small machine) and 16 on PostgreSQL.
     pub db_max_connections: Option<u32>,
-    /// SQLite `synchronous=FULL` (survives power loss) instead of NORMAL.
+    /// SQLite `synchronous=FULL` (survives power loss; the default) or NORMAL (`false`).
     pub sqlite_synchronous_full: bool,
     /// A tracing filter, e.g. `info` or `ratel_server=debug`.
     pub log_level: String,
@@ -98,7 +98,7 @@ impl Default for Settings {
             rate_limit: None,
             rate_limit_burst: None,
             db_max_connections: None,
-            sqlite_synchronous_full: false,
+            sqlite_synchronous_full: true,
             log_level: "info".to_owned(),
             log_format: LogFormat::Text,
             shutdown_grace_secs: 30,
@@ -199,6 +199,33 @@ impl Settings {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// FULL by default (README, Durability): every SQLite connection fsyncs its commits.
+    #[tokio::test]
+    async fn sqlite_is_durable_by_default() {
+        use sea_orm::ConnectionTrait;
+        let dir = std::env::temp_dir().join(format!("ratel-config-{}", ulid::Ulid::new()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let settings = Settings {
+            database_url: format!("sqlite://{}/d.sqlite3?mode=rwc", dir.display()),
+            ..Settings::default()
+        };
+        let store = crate::storage::Store::connect(&settings.db())
+            .await
+            .unwrap();
+        let row = store
+            .conn()
+            .query_one_raw(sea_orm::Statement::from_string(
+                sea_orm::DatabaseBackend::Sqlite,
+                "PRAGMA synchronous",
+            ))
+            .await
+            .unwrap()
+            .unwrap();
+        let level: i32 = row.try_get_by_index(0).unwrap();
+        assert_eq!(level, 2, "synchronous=FULL");
+        let _ = std::fs::remove_dir_all(&dir);
+    }
 
     #[test]
     fn keys_name_every_setting() {

@@ -601,6 +601,57 @@ async fn generated_client_covers_every_operation(backend: Backend) {
         .into_inner();
     assert_eq!(again.status, types::DeliveryStatusEnum::Pending);
 
+    // Project-wide actions: the generated operations, then the SDK's methods.
+    let pa: types::ProjectActionRequest = serde_json::from_value(
+        json!({"name": "errors", "trigger": "error", "integration": "webhook:hook"}),
+    )
+    .unwrap();
+    let pa = api
+        .project_action_create(org, project, &pa)
+        .await
+        .unwrap()
+        .into_inner();
+    let got = api
+        .project_action_get(org, project, pa.id)
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(got, pa);
+    let change: types::PatchedProjectActionRequest =
+        serde_json::from_value(json!({"name_filter": "^fires"})).unwrap();
+    let changed = api
+        .project_action_partial_update(org, project, pa.id, &change)
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(changed.name_filter.as_str(), "^fires");
+    api.project_action_delete(org, project, pa.id)
+        .await
+        .unwrap();
+    let made = sdk
+        .create_project_action(
+            ratel_client::NewProjectAction::new("mail", "success", "email")
+                .name_filter("^nightly-")
+                .config(json!({"to": "ops@example.com"})),
+        )
+        .await
+        .unwrap();
+    assert!(made.enabled);
+    let off = sdk
+        .set_project_action_enabled(made.id, false)
+        .await
+        .unwrap();
+    assert!(!off.enabled);
+    let listed = api
+        .project_action_list(org, project)
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(listed, sdk.project_actions().await.unwrap());
+    assert_eq!(listed, vec![off]);
+    sdk.delete_project_action(made.id).await.unwrap();
+    assert!(sdk.project_actions().await.unwrap().is_empty());
+
     // A documented error arrives typed, with its body.
     match api
         .task_get(org, project, "01ARZ3NDEKTSV4RRFFQ69G5FAV")
