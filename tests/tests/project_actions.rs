@@ -297,6 +297,69 @@ async fn the_stale_sweep_fires_project_actions(backend: Backend) {
     assert_eq!(fired_on(&s, &t).await, ["stale"]);
 }
 
+/// Two server processes on one PostgreSQL write the same tasks at once: each point of a
+/// project-wide action fires once per task (the marks are read under the task's row lock).
+async fn two_replicas_consume_each_point_once() {
+    let a = Server::start_with_env(Backend::Postgres, FAST).await;
+    let b = a.replica(FAST);
+    a.add_webhook("ops", "https://hooks.example.com/ops").await;
+    expect(
+        post(
+            &a,
+            json!({"name": "Halfway", "trigger": "50,error", "integration": "webhook:ops"}),
+        )
+        .await,
+        201,
+    )
+    .await;
+    // Replica b learns of the project's first project-wide action within its refresh.
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    loop {
+        let probe = b.create(json!({"name": "probe", "status": "error"})).await;
+        if !fired_on(&a, &probe).await.is_empty() {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "replica b never evaluated it"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let mut tasks = Vec::new();
+    for n in 0..20 {
+        tasks.push(a.create(json!({"name": format!("t{n}"), "value": 0})).await);
+    }
+    let writes = tasks.iter().flat_map(|t| {
+        let id = t["id"].as_str().unwrap().to_owned();
+        [&a, &b].map(|s| {
+            let url = s.task_url(&id);
+            let req = s.req(Method::PATCH, &url).json(&json!({"value": 50}));
+            async move { expect(req.send().await.unwrap(), 200).await }
+        })
+    });
+    futures_join_all(writes).await;
+    for t in &tasks {
+        assert_eq!(fired_on(&a, t).await, ["50"], "{}", t["name"]);
+    }
+}
+
+/// Runs the futures concurrently.
+async fn futures_join_all<F: std::future::Future<Output = Value> + Send + 'static>(
+    futures: impl Iterator<Item = F>,
+) {
+    let handles: Vec<_> = futures.map(tokio::spawn).collect();
+    for h in handles {
+        h.await.unwrap();
+    }
+}
+
+mod replicas {
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn postgres() {
+        super::two_replicas_consume_each_point_once().await
+    }
+}
+
 on_both_backends!(
     crud_and_validation,
     fires_for_matching_tasks_once_per_point,
