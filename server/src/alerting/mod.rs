@@ -10,6 +10,7 @@ pub mod email;
 pub mod outbox;
 pub mod project;
 pub mod retry;
+pub mod schedule;
 pub mod state;
 pub mod sweep;
 pub mod trigger;
