@@ -49,6 +49,8 @@ async fn served_schema_conformance(backend: Backend) {
         .args(["--generation-database", "none"])
         .args(["--seed", "20261203"])
         .env("RATEL_SEED_TASK", seed["id"].as_str().unwrap())
+        // Its caches and reports stay in the test's own directory.
+        .current_dir(&home.0)
         .env("HOME", &home.0)
         .env("SCHEMATHESIS_TELEMETRY", "false")
         .env("NO_COLOR", "1")
