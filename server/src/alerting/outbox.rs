@@ -11,7 +11,7 @@ use super::state::{Fired, evaluate_row, prior_snapshot, snapshot};
 use super::trigger::Change;
 use crate::storage::batch::{AfterWrite, Followup};
 use crate::storage::deliveries::{PENDING, insert_deliveries, insert_statement};
-use crate::storage::entities::{delivery, task};
+use crate::storage::entities::{action, delivery, project_action, task};
 use crate::storage::tasks::{decode_task, ms, set_alerts_statement, set_task_alerts};
 use crate::storage::{StorageResult, Store};
 
@@ -26,12 +26,7 @@ pub fn deliveries_for(
 ) -> Vec<delivery::ActiveModel> {
     fired
         .into_iter()
-        .map(|f| {
-            let mut d = new_delivery(row, f.point, &f.action.integration, now);
-            d.action_id = Set(Some(f.action.id));
-            d.payload = Set(payload(row, now, "action", json!(f.action)));
-            d
-        })
+        .map(|f| new_delivery(row, now, f.point, Source::Task(&f.action)))
         .collect()
 }
 
@@ -43,23 +38,24 @@ pub fn project_deliveries_for(
 ) -> Vec<delivery::ActiveModel> {
     fired
         .into_iter()
-        .map(|f| {
-            let mut d = new_delivery(row, f.point, &f.action.integration, now);
-            d.project_action_id = Set(Some(f.action.id));
-            d.payload = Set(payload(row, now, "project_action", json!(f.action)));
-            d
-        })
+        .map(|f| new_delivery(row, now, f.point, Source::Project(&f.action)))
         .collect()
 }
 
-/// What an event carries: the task as it was when the point fired, and what fired it
-/// (`action` or `project_action`).
-fn payload(
+/// What fired a point: a task's own action or a project-wide one.
+enum Source<'a> {
+    Task(&'a action::Model),
+    Project(&'a project_action::Model),
+}
+
+/// One delivery, due at once. Its payload is the task as it was when the point fired and what
+/// fired it (`action` or `project_action`, which the dispatcher reads back).
+fn new_delivery(
     row: &task::Model,
     now: DateTime<Utc>,
-    source: &str,
-    action: serde_json::Value,
-) -> serde_json::Value {
+    point: String,
+    source: Source<'_>,
+) -> delivery::ActiveModel {
     let mut snapshot = row.clone();
     snapshot.alerts = None;
     let mut payload = json!({
@@ -67,27 +63,27 @@ fn payload(
         "timestamp": now.to_rfc3339_opts(SecondsFormat::Micros, true),
         "task": snapshot,
     });
-    payload[source] = action;
-    payload
-}
-
-fn new_delivery(
-    row: &task::Model,
-    point: String,
-    integration: &str,
-    now: DateTime<Utc>,
-) -> delivery::ActiveModel {
+    let (action_id, project_action_id, integration) = match source {
+        Source::Task(a) => {
+            payload["action"] = json!(a);
+            (Some(a.id), None, a.integration.clone())
+        }
+        Source::Project(a) => {
+            payload["project_action"] = json!(a);
+            (None, Some(a.id), a.integration.clone())
+        }
+    };
     let id = ulid::Ulid::new().to_string();
     delivery::ActiveModel {
         event_id: Set(format!("evt_{id}")),
         id: Set(id),
         project_id: Set(row.project_id),
         task_id: Set(row.id.clone()),
-        action_id: Set(None),
-        project_action_id: Set(None),
+        action_id: Set(action_id),
+        project_action_id: Set(project_action_id),
         trigger: Set(point),
-        integration: Set(integration.to_owned()),
-        payload: Set(serde_json::Value::Null),
+        integration: Set(integration),
+        payload: Set(payload),
         status: Set(PENDING.to_owned()),
         attempt_count: Set(0),
         next_attempt_ms: Set(ms(now)),
