@@ -378,8 +378,26 @@ mod properties {
         }
 
         #[test]
-        fn near_misses_are_refused(text in "[*/%0-9a-z_, ]{0,40}") {
-            let _ = Trigger::parse(&text);
+        fn near_misses_parse_point_by_point(text in "[*/%0-9a-z_, ]{0,40}") {
+            match Trigger::parse(&text) {
+                // One point per comma-separated part, each readable on its own.
+                Ok(trigger) => {
+                    let parts: Vec<&str> = text.split(',').collect();
+                    prop_assert_eq!(trigger.points.len(), parts.len());
+                    for (part, point) in parts.iter().zip(&trigger.points) {
+                        prop_assert_eq!(&Trigger::parse(part).unwrap().points[0], point);
+                    }
+                }
+                // The message quotes the first part that is not a point.
+                Err(message) => {
+                    let bad = text
+                        .split(',')
+                        .map(str::trim)
+                        .find(|p| Trigger::parse(p).is_err())
+                        .unwrap();
+                    prop_assert!(message.starts_with(&format!("\"{bad}\"")), "{}", message);
+                }
+            }
         }
 
         #[test]
