@@ -75,6 +75,11 @@ async fn writer(n: usize, base: String, key: String, ledger: Arc<Mutex<Ledger>>)
     }
 }
 
+fn acknowledged(ledger: &Mutex<Ledger>) -> usize {
+    let l = ledger.lock().unwrap();
+    l.acked.values().filter(|v| v.is_some()).count()
+}
+
 /// Every task of the default project, by name: (id, value).
 async fn all_tasks(s: &Server) -> HashMap<String, (String, Option<i64>)> {
     let mut tasks = HashMap::new();
@@ -97,13 +102,24 @@ async fn kill9_under_load_loses_nothing_acknowledged(backend: Backend) {
     let writers: Vec<_> = (0..WRITERS)
         .map(|n| tokio::spawn(writer(n, s.base.clone(), s.key.clone(), ledger.clone())))
         .collect();
-    // A random moment between 0.3 and 1.3 s into the load (printed, to replay a failure).
+    // The kill comes once every writer could have had a create acknowledged (a loaded CI
+    // machine can take longer than any fixed delay to get there), then after a random extra
+    // 0 to 1 s of load (printed, to replay a failure).
+    let started = tokio::time::Instant::now();
+    while acknowledged(&ledger) < WRITERS {
+        assert!(
+            started.elapsed() < Duration::from_secs(60),
+            "the load never started: {} creates acknowledged in 60 s",
+            acknowledged(&ledger)
+        );
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
     let nanos = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .unwrap()
         .subsec_nanos();
-    let delay = Duration::from_millis(300 + u64::from(nanos % 1000));
-    println!("killing the server after {delay:?}");
+    let delay = Duration::from_millis(u64::from(nanos % 1000));
+    println!("killing the server {delay:?} after the first {WRITERS} creates were acknowledged");
     tokio::time::sleep(delay).await;
     let key = s.key.clone();
     let db = s.kill9();
@@ -115,11 +131,6 @@ async fn kill9_under_load_loses_nothing_acknowledged(backend: Backend) {
     let found = all_tasks(&s).await;
     let ledger = std::mem::take(&mut *ledger.lock().unwrap());
     let acked: Vec<_> = ledger.acked.iter().filter(|(_, v)| v.is_some()).collect();
-    assert!(
-        acked.len() >= WRITERS,
-        "the load had started before the kill: {} acknowledged creates",
-        acked.len()
-    );
     println!(
         "{} creates acknowledged, {} sent; {} found after the restart",
         acked.len(),
