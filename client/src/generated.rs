@@ -325,7 +325,7 @@ or deleted, private address refused, SMTP not configured, an SMTP 5xx),
 the delivery is `failed`.*/
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
     pub struct Delivery {
-        ///The task's action that fired (null for a project-wide action's event).
+        ///The task's action that fired (null for a project-wide action's or a monitor's event).
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub action: ::std::option::Option<i64>,
         pub attempt_count: i32,
@@ -336,17 +336,22 @@ the delivery is `failed`.*/
         pub integration: ::std::string::String,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub last_error: ::std::option::Option<::std::string::String>,
+        ///The monitor whose event this is (null for task events).
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub monitor: ::std::option::Option<::std::string::String>,
         ///When the next attempt is due (pending deliveries only).
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub next_attempt_at: ::std::option::Option<
             ::chrono::DateTime<::chrono::offset::Utc>,
         >,
-        ///The project-wide action that fired (null for a task action's event).
+        ///The project-wide action that fired (null for a task action's or a monitor's event).
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub project_action: ::std::option::Option<i64>,
         pub status: DeliveryStatusEnum,
-        pub task: ::std::string::String,
-        ///The point that fired, in the trigger's notation (`50%`, `300`, `error`, `max_runtime_exceeded`).
+        ///The task the event is about (null for `monitor.missed`).
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub task: ::std::option::Option<::std::string::String>,
+        ///The point that fired, in the trigger's notation (`50%`, `300`, `error`, `max_runtime_exceeded`), or a monitor event's type (`monitor.missed`, ...).
         pub trigger: ::std::string::String,
         pub updated: ::chrono::DateTime<::chrono::offset::Utc>,
     }
@@ -364,7 +369,7 @@ the delivery is `failed`.*/
     ///A delivery with every attempt, oldest first.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
     pub struct DeliveryDetail {
-        ///The task's action that fired (null for a project-wide action's event).
+        ///The task's action that fired (null for a project-wide action's or a monitor's event).
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub action: ::std::option::Option<i64>,
         pub attempt_count: i32,
@@ -375,15 +380,20 @@ the delivery is `failed`.*/
         pub integration: ::std::string::String,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub last_error: ::std::option::Option<::std::string::String>,
+        ///The monitor whose event this is (null for task events).
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub monitor: ::std::option::Option<::std::string::String>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub next_attempt_at: ::std::option::Option<
             ::chrono::DateTime<::chrono::offset::Utc>,
         >,
-        ///The project-wide action that fired (null for a task action's event).
+        ///The project-wide action that fired (null for a task action's or a monitor's event).
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub project_action: ::std::option::Option<i64>,
         pub status: DeliveryStatusEnum,
-        pub task: ::std::string::String,
+        ///The task the event is about (null for `monitor.missed`).
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub task: ::std::option::Option<::std::string::String>,
         pub trigger: ::std::string::String,
         pub updated: ::chrono::DateTime<::chrono::offset::Utc>,
     }
@@ -521,6 +531,735 @@ the delivery is `failed`.*/
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
             value.parse()
+        }
+    }
+    /**A monitor of a scheduled job. An interval monitor expects a run within
+`interval` seconds after the previous run started; a cron monitor
+expects one at each time of `schedule` in `timezone`. A run is a task
+created with the header `X-TASKBADGER-MONITOR: <id>`; each moves
+`next_expected_at` (the run's start plus `interval`, or the next
+schedule time after it).
+
+`state` (read-only): `new` until the first run; `up`; `late` past
+`next_expected_at`; `down` past `next_expected_at + grace` (firing
+`monitor.missed`) or when a run ends in `error` or `stale` or outlives
+`max_runtime` (firing `monitor.failed`); `paused` while disabled. One
+episode down fires one event; a down monitor stays down through new
+runs until one succeeds, which fires `monitor.recovered`. A
+`cancelled` run is neither a failure nor a success. Events go to
+`alert_integration`, as `MonitorEvent`s.*/
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    pub struct Monitor {
+        ///The integration's settings (`{"to": "a@example.com"}` for email).
+        pub alert_config: ::serde_json::Value,
+        ///`email` or `webhook:<slug>`, as for actions; null keeps the states without alerting.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub alert_integration: ::std::option::Option<MonitorAlertIntegration>,
+        pub created: ::chrono::DateTime<::chrono::offset::Utc>,
+        ///Default true; false pauses the monitor.
+        pub enabled: bool,
+        ///Seconds a run may be late before the monitor is down (default 300).
+        pub grace: i64,
+        ///A UUID, the value of the `X-TASKBADGER-MONITOR` header.
+        pub id: ::std::string::String,
+        ///Seconds between runs (1 to a year); interval monitors only.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub interval: ::std::option::Option<i64>,
+        pub kind: MonitorKindEnum,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub last_run_at: ::std::option::Option<
+            ::chrono::DateTime<::chrono::offset::Utc>,
+        >,
+        ///The task of the latest run.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub last_task: ::std::option::Option<::std::string::String>,
+        ///Seconds a run may take before it counts as failed (the monitor's own, independent of the task's `max_runtime`).
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub max_runtime: ::std::option::Option<i64>,
+        pub name: MonitorName,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub next_expected_at: ::std::option::Option<
+            ::chrono::DateTime<::chrono::offset::Utc>,
+        >,
+        /**Five-field cron (minute hour day-of-month month day-of-week; 0 and 7
+are Sunday); cron monitors only. Across daylight-saving changes a
+time that does not exist runs at the first time after the gap, and a
+time that occurs twice runs once, at its first occurrence.*/
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub schedule: ::std::option::Option<MonitorSchedule>,
+        pub state: MonitorStateEnum,
+        ///IANA time zone of `schedule` (default `UTC`); cron monitors only.
+        pub timezone: MonitorTimezone,
+        pub updated: ::chrono::DateTime<::chrono::offset::Utc>,
+    }
+    ///`email` or `webhook:<slug>`, as for actions; null keeps the states without alerting.
+    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[serde(transparent)]
+    pub struct MonitorAlertIntegration(::std::string::String);
+    impl ::std::ops::Deref for MonitorAlertIntegration {
+        type Target = ::std::string::String;
+        fn deref(&self) -> &::std::string::String {
+            &self.0
+        }
+    }
+    impl ::std::convert::From<MonitorAlertIntegration> for ::std::string::String {
+        fn from(value: MonitorAlertIntegration) -> Self {
+            value.0
+        }
+    }
+    impl ::std::str::FromStr for MonitorAlertIntegration {
+        type Err = self::error::ConversionError;
+        fn from_str(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            if value.chars().count() > 60usize {
+                return Err("longer than 60 characters".into());
+            }
+            Ok(Self(value.to_string()))
+        }
+    }
+    impl ::std::convert::TryFrom<&str> for MonitorAlertIntegration {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl ::std::convert::TryFrom<::std::string::String> for MonitorAlertIntegration {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: ::std::string::String,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for MonitorAlertIntegration {
+        fn deserialize<D>(deserializer: D) -> ::std::result::Result<Self, D::Error>
+        where
+            D: ::serde::Deserializer<'de>,
+        {
+            ::std::string::String::deserialize(deserializer)?
+                .parse()
+                .map_err(|e: self::error::ConversionError| {
+                    <D::Error as ::serde::de::Error>::custom(e.to_string())
+                })
+        }
+    }
+    /**The body of a monitor's web hook request, signed and delivered (with
+retries and the delivery log) exactly as `WebhookEvent`. One event per
+transition: `monitor.missed` when no run came by `next_expected_at +
+grace`, `monitor.failed` when a run ended in `error` or `stale` or
+outlived the monitor's `max_runtime`, `monitor.recovered` when a run
+succeeded after either.*/
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    pub struct MonitorEvent {
+        ///The event id (`evt_…`).
+        pub id: ::std::string::String,
+        pub monitor: Monitor,
+        ///The run's task (null for `monitor.missed`).
+        #[serde(deserialize_with = "::std::option::Option::deserialize")]
+        pub task: ::std::option::Option<Task>,
+        ///When the transition happened.
+        pub timestamp: ::chrono::DateTime<::chrono::offset::Utc>,
+        #[serde(rename = "type")]
+        pub type_: MonitorEventType,
+    }
+    ///`MonitorEventType`
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Copy,
+        Debug,
+        Eq,
+        Hash,
+        Ord,
+        PartialEq,
+        PartialOrd
+    )]
+    pub enum MonitorEventType {
+        #[serde(rename = "monitor.missed")]
+        MonitorMissed,
+        #[serde(rename = "monitor.failed")]
+        MonitorFailed,
+        #[serde(rename = "monitor.recovered")]
+        MonitorRecovered,
+    }
+    impl ::std::fmt::Display for MonitorEventType {
+        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+            match *self {
+                Self::MonitorMissed => f.write_str("monitor.missed"),
+                Self::MonitorFailed => f.write_str("monitor.failed"),
+                Self::MonitorRecovered => f.write_str("monitor.recovered"),
+            }
+        }
+    }
+    impl ::std::str::FromStr for MonitorEventType {
+        type Err = self::error::ConversionError;
+        fn from_str(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            match value {
+                "monitor.missed" => Ok(Self::MonitorMissed),
+                "monitor.failed" => Ok(Self::MonitorFailed),
+                "monitor.recovered" => Ok(Self::MonitorRecovered),
+                _ => Err("invalid value".into()),
+            }
+        }
+    }
+    impl ::std::convert::TryFrom<&str> for MonitorEventType {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl ::std::convert::TryFrom<::std::string::String> for MonitorEventType {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: ::std::string::String,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    ///`MonitorKindEnum`
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Copy,
+        Debug,
+        Eq,
+        Hash,
+        Ord,
+        PartialEq,
+        PartialOrd
+    )]
+    pub enum MonitorKindEnum {
+        #[serde(rename = "interval")]
+        Interval,
+        #[serde(rename = "cron")]
+        Cron,
+    }
+    impl ::std::fmt::Display for MonitorKindEnum {
+        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+            match *self {
+                Self::Interval => f.write_str("interval"),
+                Self::Cron => f.write_str("cron"),
+            }
+        }
+    }
+    impl ::std::str::FromStr for MonitorKindEnum {
+        type Err = self::error::ConversionError;
+        fn from_str(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            match value {
+                "interval" => Ok(Self::Interval),
+                "cron" => Ok(Self::Cron),
+                _ => Err("invalid value".into()),
+            }
+        }
+    }
+    impl ::std::convert::TryFrom<&str> for MonitorKindEnum {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl ::std::convert::TryFrom<::std::string::String> for MonitorKindEnum {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: ::std::string::String,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    ///`MonitorName`
+    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[serde(transparent)]
+    pub struct MonitorName(::std::string::String);
+    impl ::std::ops::Deref for MonitorName {
+        type Target = ::std::string::String;
+        fn deref(&self) -> &::std::string::String {
+            &self.0
+        }
+    }
+    impl ::std::convert::From<MonitorName> for ::std::string::String {
+        fn from(value: MonitorName) -> Self {
+            value.0
+        }
+    }
+    impl ::std::str::FromStr for MonitorName {
+        type Err = self::error::ConversionError;
+        fn from_str(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            if value.chars().count() > 255usize {
+                return Err("longer than 255 characters".into());
+            }
+            Ok(Self(value.to_string()))
+        }
+    }
+    impl ::std::convert::TryFrom<&str> for MonitorName {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl ::std::convert::TryFrom<::std::string::String> for MonitorName {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: ::std::string::String,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for MonitorName {
+        fn deserialize<D>(deserializer: D) -> ::std::result::Result<Self, D::Error>
+        where
+            D: ::serde::Deserializer<'de>,
+        {
+            ::std::string::String::deserialize(deserializer)?
+                .parse()
+                .map_err(|e: self::error::ConversionError| {
+                    <D::Error as ::serde::de::Error>::custom(e.to_string())
+                })
+        }
+    }
+    ///`MonitorRequest`
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    pub struct MonitorRequest {
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub alert_config: ::std::option::Option<::serde_json::Value>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub alert_integration: ::std::option::Option<MonitorRequestAlertIntegration>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub enabled: ::std::option::Option<bool>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub grace: ::std::option::Option<i64>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub interval: ::std::option::Option<i64>,
+        pub kind: MonitorKindEnum,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub max_runtime: ::std::option::Option<i64>,
+        pub name: MonitorRequestName,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub schedule: ::std::option::Option<MonitorRequestSchedule>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub timezone: ::std::option::Option<MonitorRequestTimezone>,
+    }
+    ///`MonitorRequestAlertIntegration`
+    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[serde(transparent)]
+    pub struct MonitorRequestAlertIntegration(::std::string::String);
+    impl ::std::ops::Deref for MonitorRequestAlertIntegration {
+        type Target = ::std::string::String;
+        fn deref(&self) -> &::std::string::String {
+            &self.0
+        }
+    }
+    impl ::std::convert::From<MonitorRequestAlertIntegration> for ::std::string::String {
+        fn from(value: MonitorRequestAlertIntegration) -> Self {
+            value.0
+        }
+    }
+    impl ::std::str::FromStr for MonitorRequestAlertIntegration {
+        type Err = self::error::ConversionError;
+        fn from_str(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            if value.chars().count() > 60usize {
+                return Err("longer than 60 characters".into());
+            }
+            if value.chars().count() < 1usize {
+                return Err("shorter than 1 characters".into());
+            }
+            Ok(Self(value.to_string()))
+        }
+    }
+    impl ::std::convert::TryFrom<&str> for MonitorRequestAlertIntegration {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl ::std::convert::TryFrom<::std::string::String>
+    for MonitorRequestAlertIntegration {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: ::std::string::String,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for MonitorRequestAlertIntegration {
+        fn deserialize<D>(deserializer: D) -> ::std::result::Result<Self, D::Error>
+        where
+            D: ::serde::Deserializer<'de>,
+        {
+            ::std::string::String::deserialize(deserializer)?
+                .parse()
+                .map_err(|e: self::error::ConversionError| {
+                    <D::Error as ::serde::de::Error>::custom(e.to_string())
+                })
+        }
+    }
+    ///`MonitorRequestName`
+    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[serde(transparent)]
+    pub struct MonitorRequestName(::std::string::String);
+    impl ::std::ops::Deref for MonitorRequestName {
+        type Target = ::std::string::String;
+        fn deref(&self) -> &::std::string::String {
+            &self.0
+        }
+    }
+    impl ::std::convert::From<MonitorRequestName> for ::std::string::String {
+        fn from(value: MonitorRequestName) -> Self {
+            value.0
+        }
+    }
+    impl ::std::str::FromStr for MonitorRequestName {
+        type Err = self::error::ConversionError;
+        fn from_str(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            if value.chars().count() > 255usize {
+                return Err("longer than 255 characters".into());
+            }
+            if value.chars().count() < 1usize {
+                return Err("shorter than 1 characters".into());
+            }
+            Ok(Self(value.to_string()))
+        }
+    }
+    impl ::std::convert::TryFrom<&str> for MonitorRequestName {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl ::std::convert::TryFrom<::std::string::String> for MonitorRequestName {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: ::std::string::String,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for MonitorRequestName {
+        fn deserialize<D>(deserializer: D) -> ::std::result::Result<Self, D::Error>
+        where
+            D: ::serde::Deserializer<'de>,
+        {
+            ::std::string::String::deserialize(deserializer)?
+                .parse()
+                .map_err(|e: self::error::ConversionError| {
+                    <D::Error as ::serde::de::Error>::custom(e.to_string())
+                })
+        }
+    }
+    ///`MonitorRequestSchedule`
+    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[serde(transparent)]
+    pub struct MonitorRequestSchedule(::std::string::String);
+    impl ::std::ops::Deref for MonitorRequestSchedule {
+        type Target = ::std::string::String;
+        fn deref(&self) -> &::std::string::String {
+            &self.0
+        }
+    }
+    impl ::std::convert::From<MonitorRequestSchedule> for ::std::string::String {
+        fn from(value: MonitorRequestSchedule) -> Self {
+            value.0
+        }
+    }
+    impl ::std::str::FromStr for MonitorRequestSchedule {
+        type Err = self::error::ConversionError;
+        fn from_str(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            if value.chars().count() > 255usize {
+                return Err("longer than 255 characters".into());
+            }
+            if value.chars().count() < 1usize {
+                return Err("shorter than 1 characters".into());
+            }
+            Ok(Self(value.to_string()))
+        }
+    }
+    impl ::std::convert::TryFrom<&str> for MonitorRequestSchedule {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl ::std::convert::TryFrom<::std::string::String> for MonitorRequestSchedule {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: ::std::string::String,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for MonitorRequestSchedule {
+        fn deserialize<D>(deserializer: D) -> ::std::result::Result<Self, D::Error>
+        where
+            D: ::serde::Deserializer<'de>,
+        {
+            ::std::string::String::deserialize(deserializer)?
+                .parse()
+                .map_err(|e: self::error::ConversionError| {
+                    <D::Error as ::serde::de::Error>::custom(e.to_string())
+                })
+        }
+    }
+    ///`MonitorRequestTimezone`
+    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[serde(transparent)]
+    pub struct MonitorRequestTimezone(::std::string::String);
+    impl ::std::ops::Deref for MonitorRequestTimezone {
+        type Target = ::std::string::String;
+        fn deref(&self) -> &::std::string::String {
+            &self.0
+        }
+    }
+    impl ::std::convert::From<MonitorRequestTimezone> for ::std::string::String {
+        fn from(value: MonitorRequestTimezone) -> Self {
+            value.0
+        }
+    }
+    impl ::std::str::FromStr for MonitorRequestTimezone {
+        type Err = self::error::ConversionError;
+        fn from_str(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            if value.chars().count() > 64usize {
+                return Err("longer than 64 characters".into());
+            }
+            if value.chars().count() < 1usize {
+                return Err("shorter than 1 characters".into());
+            }
+            Ok(Self(value.to_string()))
+        }
+    }
+    impl ::std::convert::TryFrom<&str> for MonitorRequestTimezone {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl ::std::convert::TryFrom<::std::string::String> for MonitorRequestTimezone {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: ::std::string::String,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for MonitorRequestTimezone {
+        fn deserialize<D>(deserializer: D) -> ::std::result::Result<Self, D::Error>
+        where
+            D: ::serde::Deserializer<'de>,
+        {
+            ::std::string::String::deserialize(deserializer)?
+                .parse()
+                .map_err(|e: self::error::ConversionError| {
+                    <D::Error as ::serde::de::Error>::custom(e.to_string())
+                })
+        }
+    }
+    /**Five-field cron (minute hour day-of-month month day-of-week; 0 and 7
+are Sunday); cron monitors only. Across daylight-saving changes a
+time that does not exist runs at the first time after the gap, and a
+time that occurs twice runs once, at its first occurrence.*/
+    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[serde(transparent)]
+    pub struct MonitorSchedule(::std::string::String);
+    impl ::std::ops::Deref for MonitorSchedule {
+        type Target = ::std::string::String;
+        fn deref(&self) -> &::std::string::String {
+            &self.0
+        }
+    }
+    impl ::std::convert::From<MonitorSchedule> for ::std::string::String {
+        fn from(value: MonitorSchedule) -> Self {
+            value.0
+        }
+    }
+    impl ::std::str::FromStr for MonitorSchedule {
+        type Err = self::error::ConversionError;
+        fn from_str(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            if value.chars().count() > 255usize {
+                return Err("longer than 255 characters".into());
+            }
+            Ok(Self(value.to_string()))
+        }
+    }
+    impl ::std::convert::TryFrom<&str> for MonitorSchedule {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl ::std::convert::TryFrom<::std::string::String> for MonitorSchedule {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: ::std::string::String,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for MonitorSchedule {
+        fn deserialize<D>(deserializer: D) -> ::std::result::Result<Self, D::Error>
+        where
+            D: ::serde::Deserializer<'de>,
+        {
+            ::std::string::String::deserialize(deserializer)?
+                .parse()
+                .map_err(|e: self::error::ConversionError| {
+                    <D::Error as ::serde::de::Error>::custom(e.to_string())
+                })
+        }
+    }
+    ///`MonitorStateEnum`
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Copy,
+        Debug,
+        Eq,
+        Hash,
+        Ord,
+        PartialEq,
+        PartialOrd
+    )]
+    pub enum MonitorStateEnum {
+        #[serde(rename = "new")]
+        New,
+        #[serde(rename = "up")]
+        Up,
+        #[serde(rename = "late")]
+        Late,
+        #[serde(rename = "down")]
+        Down,
+        #[serde(rename = "paused")]
+        Paused,
+    }
+    impl ::std::fmt::Display for MonitorStateEnum {
+        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+            match *self {
+                Self::New => f.write_str("new"),
+                Self::Up => f.write_str("up"),
+                Self::Late => f.write_str("late"),
+                Self::Down => f.write_str("down"),
+                Self::Paused => f.write_str("paused"),
+            }
+        }
+    }
+    impl ::std::str::FromStr for MonitorStateEnum {
+        type Err = self::error::ConversionError;
+        fn from_str(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            match value {
+                "new" => Ok(Self::New),
+                "up" => Ok(Self::Up),
+                "late" => Ok(Self::Late),
+                "down" => Ok(Self::Down),
+                "paused" => Ok(Self::Paused),
+                _ => Err("invalid value".into()),
+            }
+        }
+    }
+    impl ::std::convert::TryFrom<&str> for MonitorStateEnum {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl ::std::convert::TryFrom<::std::string::String> for MonitorStateEnum {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: ::std::string::String,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    ///IANA time zone of `schedule` (default `UTC`); cron monitors only.
+    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[serde(transparent)]
+    pub struct MonitorTimezone(::std::string::String);
+    impl ::std::ops::Deref for MonitorTimezone {
+        type Target = ::std::string::String;
+        fn deref(&self) -> &::std::string::String {
+            &self.0
+        }
+    }
+    impl ::std::convert::From<MonitorTimezone> for ::std::string::String {
+        fn from(value: MonitorTimezone) -> Self {
+            value.0
+        }
+    }
+    impl ::std::str::FromStr for MonitorTimezone {
+        type Err = self::error::ConversionError;
+        fn from_str(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            if value.chars().count() > 64usize {
+                return Err("longer than 64 characters".into());
+            }
+            Ok(Self(value.to_string()))
+        }
+    }
+    impl ::std::convert::TryFrom<&str> for MonitorTimezone {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl ::std::convert::TryFrom<::std::string::String> for MonitorTimezone {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: ::std::string::String,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for MonitorTimezone {
+        fn deserialize<D>(deserializer: D) -> ::std::result::Result<Self, D::Error>
+        where
+            D: ::serde::Deserializer<'de>,
+        {
+            ::std::string::String::deserialize(deserializer)?
+                .parse()
+                .map_err(|e: self::error::ConversionError| {
+                    <D::Error as ::serde::de::Error>::custom(e.to_string())
+                })
         }
     }
     ///`PaginatedDeliveryList`
@@ -661,6 +1400,264 @@ the delivery is `failed`.*/
         }
     }
     impl<'de> ::serde::Deserialize<'de> for PatchedActionRequestTrigger {
+        fn deserialize<D>(deserializer: D) -> ::std::result::Result<Self, D::Error>
+        where
+            D: ::serde::Deserializer<'de>,
+        {
+            ::std::string::String::deserialize(deserializer)?
+                .parse()
+                .map_err(|e: self::error::ConversionError| {
+                    <D::Error as ::serde::de::Error>::custom(e.to_string())
+                })
+        }
+    }
+    ///`PatchedMonitorRequest`
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
+    pub struct PatchedMonitorRequest {
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub alert_config: ::std::option::Option<::serde_json::Value>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub alert_integration: ::std::option::Option<
+            PatchedMonitorRequestAlertIntegration,
+        >,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub enabled: ::std::option::Option<bool>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub grace: ::std::option::Option<i64>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub interval: ::std::option::Option<i64>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub kind: ::std::option::Option<MonitorKindEnum>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub max_runtime: ::std::option::Option<i64>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub name: ::std::option::Option<PatchedMonitorRequestName>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub schedule: ::std::option::Option<PatchedMonitorRequestSchedule>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub timezone: ::std::option::Option<PatchedMonitorRequestTimezone>,
+    }
+    ///`PatchedMonitorRequestAlertIntegration`
+    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[serde(transparent)]
+    pub struct PatchedMonitorRequestAlertIntegration(::std::string::String);
+    impl ::std::ops::Deref for PatchedMonitorRequestAlertIntegration {
+        type Target = ::std::string::String;
+        fn deref(&self) -> &::std::string::String {
+            &self.0
+        }
+    }
+    impl ::std::convert::From<PatchedMonitorRequestAlertIntegration>
+    for ::std::string::String {
+        fn from(value: PatchedMonitorRequestAlertIntegration) -> Self {
+            value.0
+        }
+    }
+    impl ::std::str::FromStr for PatchedMonitorRequestAlertIntegration {
+        type Err = self::error::ConversionError;
+        fn from_str(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            if value.chars().count() > 60usize {
+                return Err("longer than 60 characters".into());
+            }
+            if value.chars().count() < 1usize {
+                return Err("shorter than 1 characters".into());
+            }
+            Ok(Self(value.to_string()))
+        }
+    }
+    impl ::std::convert::TryFrom<&str> for PatchedMonitorRequestAlertIntegration {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl ::std::convert::TryFrom<::std::string::String>
+    for PatchedMonitorRequestAlertIntegration {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: ::std::string::String,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for PatchedMonitorRequestAlertIntegration {
+        fn deserialize<D>(deserializer: D) -> ::std::result::Result<Self, D::Error>
+        where
+            D: ::serde::Deserializer<'de>,
+        {
+            ::std::string::String::deserialize(deserializer)?
+                .parse()
+                .map_err(|e: self::error::ConversionError| {
+                    <D::Error as ::serde::de::Error>::custom(e.to_string())
+                })
+        }
+    }
+    ///`PatchedMonitorRequestName`
+    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[serde(transparent)]
+    pub struct PatchedMonitorRequestName(::std::string::String);
+    impl ::std::ops::Deref for PatchedMonitorRequestName {
+        type Target = ::std::string::String;
+        fn deref(&self) -> &::std::string::String {
+            &self.0
+        }
+    }
+    impl ::std::convert::From<PatchedMonitorRequestName> for ::std::string::String {
+        fn from(value: PatchedMonitorRequestName) -> Self {
+            value.0
+        }
+    }
+    impl ::std::str::FromStr for PatchedMonitorRequestName {
+        type Err = self::error::ConversionError;
+        fn from_str(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            if value.chars().count() > 255usize {
+                return Err("longer than 255 characters".into());
+            }
+            if value.chars().count() < 1usize {
+                return Err("shorter than 1 characters".into());
+            }
+            Ok(Self(value.to_string()))
+        }
+    }
+    impl ::std::convert::TryFrom<&str> for PatchedMonitorRequestName {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl ::std::convert::TryFrom<::std::string::String> for PatchedMonitorRequestName {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: ::std::string::String,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for PatchedMonitorRequestName {
+        fn deserialize<D>(deserializer: D) -> ::std::result::Result<Self, D::Error>
+        where
+            D: ::serde::Deserializer<'de>,
+        {
+            ::std::string::String::deserialize(deserializer)?
+                .parse()
+                .map_err(|e: self::error::ConversionError| {
+                    <D::Error as ::serde::de::Error>::custom(e.to_string())
+                })
+        }
+    }
+    ///`PatchedMonitorRequestSchedule`
+    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[serde(transparent)]
+    pub struct PatchedMonitorRequestSchedule(::std::string::String);
+    impl ::std::ops::Deref for PatchedMonitorRequestSchedule {
+        type Target = ::std::string::String;
+        fn deref(&self) -> &::std::string::String {
+            &self.0
+        }
+    }
+    impl ::std::convert::From<PatchedMonitorRequestSchedule> for ::std::string::String {
+        fn from(value: PatchedMonitorRequestSchedule) -> Self {
+            value.0
+        }
+    }
+    impl ::std::str::FromStr for PatchedMonitorRequestSchedule {
+        type Err = self::error::ConversionError;
+        fn from_str(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            if value.chars().count() > 255usize {
+                return Err("longer than 255 characters".into());
+            }
+            if value.chars().count() < 1usize {
+                return Err("shorter than 1 characters".into());
+            }
+            Ok(Self(value.to_string()))
+        }
+    }
+    impl ::std::convert::TryFrom<&str> for PatchedMonitorRequestSchedule {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl ::std::convert::TryFrom<::std::string::String>
+    for PatchedMonitorRequestSchedule {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: ::std::string::String,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for PatchedMonitorRequestSchedule {
+        fn deserialize<D>(deserializer: D) -> ::std::result::Result<Self, D::Error>
+        where
+            D: ::serde::Deserializer<'de>,
+        {
+            ::std::string::String::deserialize(deserializer)?
+                .parse()
+                .map_err(|e: self::error::ConversionError| {
+                    <D::Error as ::serde::de::Error>::custom(e.to_string())
+                })
+        }
+    }
+    ///`PatchedMonitorRequestTimezone`
+    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[serde(transparent)]
+    pub struct PatchedMonitorRequestTimezone(::std::string::String);
+    impl ::std::ops::Deref for PatchedMonitorRequestTimezone {
+        type Target = ::std::string::String;
+        fn deref(&self) -> &::std::string::String {
+            &self.0
+        }
+    }
+    impl ::std::convert::From<PatchedMonitorRequestTimezone> for ::std::string::String {
+        fn from(value: PatchedMonitorRequestTimezone) -> Self {
+            value.0
+        }
+    }
+    impl ::std::str::FromStr for PatchedMonitorRequestTimezone {
+        type Err = self::error::ConversionError;
+        fn from_str(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            if value.chars().count() > 64usize {
+                return Err("longer than 64 characters".into());
+            }
+            if value.chars().count() < 1usize {
+                return Err("shorter than 1 characters".into());
+            }
+            Ok(Self(value.to_string()))
+        }
+    }
+    impl ::std::convert::TryFrom<&str> for PatchedMonitorRequestTimezone {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl ::std::convert::TryFrom<::std::string::String>
+    for PatchedMonitorRequestTimezone {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: ::std::string::String,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for PatchedMonitorRequestTimezone {
         fn deserialize<D>(deserializer: D) -> ::std::result::Result<Self, D::Error>
         where
             D: ::serde::Deserializer<'de>,
@@ -1870,6 +2867,9 @@ Python's `re.search`); empty matches every task.*/
         ///Maximum duration the task can be running for before being considered failed. (seconds)
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub max_runtime: ::std::option::Option<::std::num::NonZeroU32>,
+        ///The monitor this task checked in to (the `X-TASKBADGER-MONITOR` header of its create), or null.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub monitor: ::std::option::Option<::std::string::String>,
         ///Name of the task
         pub name: TaskName,
         ///Organization slug.
@@ -3668,6 +4668,409 @@ Arguments:
             _ => Err(Error::UnexpectedResponse(response)),
         }
     }
+    /**List Monitors
+
+Lists the project's monitors, oldest first.
+
+Sends a `GET` request to `/api/{organization_slug}/{project_slug}/monitors/`
+
+Arguments:
+- `organization_slug`: Slug for your organization
+- `project_slug`: Slug for your project
+*/
+    pub async fn monitor_list<'a>(
+        &'a self,
+        organization_slug: &'a str,
+        project_slug: &'a str,
+    ) -> Result<
+        ResponseValue<::std::vec::Vec<types::Monitor>>,
+        Error<types::ErrorResponse>,
+    > {
+        let url = format!(
+            "{}/api/{}/{}/monitors/", self.baseurl, encode_path(& organization_slug
+            .to_string()), encode_path(& project_slug.to_string()),
+        );
+        let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+        header_map
+            .append(
+                ::reqwest::header::HeaderName::from_static("api-version"),
+                ::reqwest::header::HeaderValue::from_static(Self::api_version()),
+            );
+        #[allow(unused_mut)]
+        let mut request = self
+            .client
+            .get(url)
+            .header(
+                ::reqwest::header::ACCEPT,
+                ::reqwest::header::HeaderValue::from_static("application/json"),
+            )
+            .headers(header_map)
+            .build()?;
+        let info = OperationInfo {
+            operation_id: "monitor_list",
+        };
+        self.pre(&mut request, &info).await?;
+        let result = self.exec(request, &info).await;
+        self.post(&result, &info).await?;
+        let response = result?;
+        match response.status().as_u16() {
+            200u16 => ResponseValue::from_response(response).await,
+            401u16 => {
+                Err(Error::ErrorResponse(ResponseValue::from_response(response).await?))
+            }
+            403u16 => {
+                Err(Error::ErrorResponse(ResponseValue::from_response(response).await?))
+            }
+            404u16 => {
+                Err(Error::ErrorResponse(ResponseValue::from_response(response).await?))
+            }
+            405u16 => {
+                Err(Error::ErrorResponse(ResponseValue::from_response(response).await?))
+            }
+            406u16 => {
+                Err(Error::ErrorResponse(ResponseValue::from_response(response).await?))
+            }
+            429u16 => {
+                Err(Error::ErrorResponse(ResponseValue::from_response(response).await?))
+            }
+            500u16 => {
+                Err(Error::ErrorResponse(ResponseValue::from_response(response).await?))
+            }
+            503u16 => {
+                Err(Error::ErrorResponse(ResponseValue::from_response(response).await?))
+            }
+            _ => Err(Error::UnexpectedResponse(response)),
+        }
+    }
+    /**Create Monitor
+
+Adds a monitor: an expectation that a scheduled job runs, either within
+`interval` seconds of its previous run or at each time of a cron
+`schedule`. It expects nothing until its first run checks in (state
+`new`): a task created with the header `X-TASKBADGER-MONITOR: <id>`.
+`interval` on a cron monitor, `schedule` or `timezone` on an interval
+monitor, a missing `interval` or `schedule`, and a `webhook:<slug>`
+that does not exist (attr `alert_integration`) are 400s.
+
+Sends a `POST` request to `/api/{organization_slug}/{project_slug}/monitors/`
+
+Arguments:
+- `organization_slug`: Slug for your organization
+- `project_slug`: Slug for your project
+- `body`
+*/
+    pub async fn monitor_create<'a>(
+        &'a self,
+        organization_slug: &'a str,
+        project_slug: &'a str,
+        body: &'a types::MonitorRequest,
+    ) -> Result<ResponseValue<types::Monitor>, Error<types::ErrorResponse>> {
+        let url = format!(
+            "{}/api/{}/{}/monitors/", self.baseurl, encode_path(& organization_slug
+            .to_string()), encode_path(& project_slug.to_string()),
+        );
+        let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+        header_map
+            .append(
+                ::reqwest::header::HeaderName::from_static("api-version"),
+                ::reqwest::header::HeaderValue::from_static(Self::api_version()),
+            );
+        #[allow(unused_mut)]
+        let mut request = self
+            .client
+            .post(url)
+            .header(
+                ::reqwest::header::ACCEPT,
+                ::reqwest::header::HeaderValue::from_static("application/json"),
+            )
+            .json(&body)
+            .headers(header_map)
+            .build()?;
+        let info = OperationInfo {
+            operation_id: "monitor_create",
+        };
+        self.pre(&mut request, &info).await?;
+        let result = self.exec(request, &info).await;
+        self.post(&result, &info).await?;
+        let response = result?;
+        match response.status().as_u16() {
+            201u16 => ResponseValue::from_response(response).await,
+            400u16 => {
+                Err(Error::ErrorResponse(ResponseValue::from_response(response).await?))
+            }
+            401u16 => {
+                Err(Error::ErrorResponse(ResponseValue::from_response(response).await?))
+            }
+            403u16 => {
+                Err(Error::ErrorResponse(ResponseValue::from_response(response).await?))
+            }
+            404u16 => {
+                Err(Error::ErrorResponse(ResponseValue::from_response(response).await?))
+            }
+            405u16 => {
+                Err(Error::ErrorResponse(ResponseValue::from_response(response).await?))
+            }
+            406u16 => {
+                Err(Error::ErrorResponse(ResponseValue::from_response(response).await?))
+            }
+            413u16 => {
+                Err(Error::ErrorResponse(ResponseValue::from_response(response).await?))
+            }
+            415u16 => {
+                Err(Error::ErrorResponse(ResponseValue::from_response(response).await?))
+            }
+            429u16 => {
+                Err(Error::ErrorResponse(ResponseValue::from_response(response).await?))
+            }
+            500u16 => {
+                Err(Error::ErrorResponse(ResponseValue::from_response(response).await?))
+            }
+            503u16 => {
+                Err(Error::ErrorResponse(ResponseValue::from_response(response).await?))
+            }
+            _ => Err(Error::UnexpectedResponse(response)),
+        }
+    }
+    /**Get Monitor
+
+Fetches one monitor with its state.
+
+Sends a `GET` request to `/api/{organization_slug}/{project_slug}/monitors/{id}/`
+
+Arguments:
+- `organization_slug`: Slug for your organization
+- `project_slug`: Slug for your project
+- `id`: ID of the monitor (a UUID)
+*/
+    pub async fn monitor_get<'a>(
+        &'a self,
+        organization_slug: &'a str,
+        project_slug: &'a str,
+        id: &'a str,
+    ) -> Result<ResponseValue<types::Monitor>, Error<types::ErrorResponse>> {
+        let url = format!(
+            "{}/api/{}/{}/monitors/{}/", self.baseurl, encode_path(& organization_slug
+            .to_string()), encode_path(& project_slug.to_string()), encode_path(& id
+            .to_string()),
+        );
+        let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+        header_map
+            .append(
+                ::reqwest::header::HeaderName::from_static("api-version"),
+                ::reqwest::header::HeaderValue::from_static(Self::api_version()),
+            );
+        #[allow(unused_mut)]
+        let mut request = self
+            .client
+            .get(url)
+            .header(
+                ::reqwest::header::ACCEPT,
+                ::reqwest::header::HeaderValue::from_static("application/json"),
+            )
+            .headers(header_map)
+            .build()?;
+        let info = OperationInfo {
+            operation_id: "monitor_get",
+        };
+        self.pre(&mut request, &info).await?;
+        let result = self.exec(request, &info).await;
+        self.post(&result, &info).await?;
+        let response = result?;
+        match response.status().as_u16() {
+            200u16 => ResponseValue::from_response(response).await,
+            401u16 => {
+                Err(Error::ErrorResponse(ResponseValue::from_response(response).await?))
+            }
+            403u16 => {
+                Err(Error::ErrorResponse(ResponseValue::from_response(response).await?))
+            }
+            404u16 => {
+                Err(Error::ErrorResponse(ResponseValue::from_response(response).await?))
+            }
+            405u16 => {
+                Err(Error::ErrorResponse(ResponseValue::from_response(response).await?))
+            }
+            406u16 => {
+                Err(Error::ErrorResponse(ResponseValue::from_response(response).await?))
+            }
+            429u16 => {
+                Err(Error::ErrorResponse(ResponseValue::from_response(response).await?))
+            }
+            500u16 => {
+                Err(Error::ErrorResponse(ResponseValue::from_response(response).await?))
+            }
+            503u16 => {
+                Err(Error::ErrorResponse(ResponseValue::from_response(response).await?))
+            }
+            _ => Err(Error::UnexpectedResponse(response)),
+        }
+    }
+    /**Delete Monitor
+
+Deletes the monitor. Its tasks keep their `monitor` id; deliveries it
+queued stay in the delivery log.
+
+Sends a `DELETE` request to `/api/{organization_slug}/{project_slug}/monitors/{id}/`
+
+Arguments:
+- `organization_slug`: Slug for your organization
+- `project_slug`: Slug for your project
+- `id`: ID of the monitor (a UUID)
+*/
+    pub async fn monitor_delete<'a>(
+        &'a self,
+        organization_slug: &'a str,
+        project_slug: &'a str,
+        id: &'a str,
+    ) -> Result<ResponseValue<()>, Error<types::ErrorResponse>> {
+        let url = format!(
+            "{}/api/{}/{}/monitors/{}/", self.baseurl, encode_path(& organization_slug
+            .to_string()), encode_path(& project_slug.to_string()), encode_path(& id
+            .to_string()),
+        );
+        let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+        header_map
+            .append(
+                ::reqwest::header::HeaderName::from_static("api-version"),
+                ::reqwest::header::HeaderValue::from_static(Self::api_version()),
+            );
+        #[allow(unused_mut)]
+        let mut request = self
+            .client
+            .delete(url)
+            .header(
+                ::reqwest::header::ACCEPT,
+                ::reqwest::header::HeaderValue::from_static("application/json"),
+            )
+            .headers(header_map)
+            .build()?;
+        let info = OperationInfo {
+            operation_id: "monitor_delete",
+        };
+        self.pre(&mut request, &info).await?;
+        let result = self.exec(request, &info).await;
+        self.post(&result, &info).await?;
+        let response = result?;
+        match response.status().as_u16() {
+            204u16 => Ok(ResponseValue::empty(response)),
+            401u16 => {
+                Err(Error::ErrorResponse(ResponseValue::from_response(response).await?))
+            }
+            403u16 => {
+                Err(Error::ErrorResponse(ResponseValue::from_response(response).await?))
+            }
+            404u16 => {
+                Err(Error::ErrorResponse(ResponseValue::from_response(response).await?))
+            }
+            405u16 => {
+                Err(Error::ErrorResponse(ResponseValue::from_response(response).await?))
+            }
+            406u16 => {
+                Err(Error::ErrorResponse(ResponseValue::from_response(response).await?))
+            }
+            429u16 => {
+                Err(Error::ErrorResponse(ResponseValue::from_response(response).await?))
+            }
+            500u16 => {
+                Err(Error::ErrorResponse(ResponseValue::from_response(response).await?))
+            }
+            503u16 => {
+                Err(Error::ErrorResponse(ResponseValue::from_response(response).await?))
+            }
+            _ => Err(Error::UnexpectedResponse(response)),
+        }
+    }
+    /**Update Monitor
+
+Changes any writable field; the merged monitor is validated as a whole
+(changing `kind` drops the other kind's fields). `enabled: false`
+pauses the monitor (state `paused`: check-ins still link their tasks
+and change nothing); `enabled: true` resumes it as `new`, expecting
+nothing until the next run. A new interval, schedule, time zone or
+grace moves `next_expected_at` from the last run.
+
+Sends a `PATCH` request to `/api/{organization_slug}/{project_slug}/monitors/{id}/`
+
+Arguments:
+- `organization_slug`: Slug for your organization
+- `project_slug`: Slug for your project
+- `id`: ID of the monitor (a UUID)
+- `body`
+*/
+    pub async fn monitor_partial_update<'a>(
+        &'a self,
+        organization_slug: &'a str,
+        project_slug: &'a str,
+        id: &'a str,
+        body: &'a types::PatchedMonitorRequest,
+    ) -> Result<ResponseValue<types::Monitor>, Error<types::ErrorResponse>> {
+        let url = format!(
+            "{}/api/{}/{}/monitors/{}/", self.baseurl, encode_path(& organization_slug
+            .to_string()), encode_path(& project_slug.to_string()), encode_path(& id
+            .to_string()),
+        );
+        let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+        header_map
+            .append(
+                ::reqwest::header::HeaderName::from_static("api-version"),
+                ::reqwest::header::HeaderValue::from_static(Self::api_version()),
+            );
+        #[allow(unused_mut)]
+        let mut request = self
+            .client
+            .patch(url)
+            .header(
+                ::reqwest::header::ACCEPT,
+                ::reqwest::header::HeaderValue::from_static("application/json"),
+            )
+            .json(&body)
+            .headers(header_map)
+            .build()?;
+        let info = OperationInfo {
+            operation_id: "monitor_partial_update",
+        };
+        self.pre(&mut request, &info).await?;
+        let result = self.exec(request, &info).await;
+        self.post(&result, &info).await?;
+        let response = result?;
+        match response.status().as_u16() {
+            200u16 => ResponseValue::from_response(response).await,
+            400u16 => {
+                Err(Error::ErrorResponse(ResponseValue::from_response(response).await?))
+            }
+            401u16 => {
+                Err(Error::ErrorResponse(ResponseValue::from_response(response).await?))
+            }
+            403u16 => {
+                Err(Error::ErrorResponse(ResponseValue::from_response(response).await?))
+            }
+            404u16 => {
+                Err(Error::ErrorResponse(ResponseValue::from_response(response).await?))
+            }
+            405u16 => {
+                Err(Error::ErrorResponse(ResponseValue::from_response(response).await?))
+            }
+            406u16 => {
+                Err(Error::ErrorResponse(ResponseValue::from_response(response).await?))
+            }
+            413u16 => {
+                Err(Error::ErrorResponse(ResponseValue::from_response(response).await?))
+            }
+            415u16 => {
+                Err(Error::ErrorResponse(ResponseValue::from_response(response).await?))
+            }
+            429u16 => {
+                Err(Error::ErrorResponse(ResponseValue::from_response(response).await?))
+            }
+            500u16 => {
+                Err(Error::ErrorResponse(ResponseValue::from_response(response).await?))
+            }
+            503u16 => {
+                Err(Error::ErrorResponse(ResponseValue::from_response(response).await?))
+            }
+            _ => Err(Error::UnexpectedResponse(response)),
+        }
+    }
     /**List Tasks
 
 Lists the project's tasks, newest first, a page at a time. Pages are
@@ -3789,6 +5192,13 @@ Arguments:
 - `organization_slug`: Slug for your organization
 - `project_slug`: Slug for your project
 - `x_taskbadger_monitor`: Associate this task with a monitor.
+
+Read on create only (ignored on PUT and PATCH). The task is the
+monitor's check-in: it counts as a run when created, and its outcome
+(`success`, or `error`/`stale`/longer than the monitor's
+`max_runtime`) moves the monitor's state. A value that is not a UUID,
+or not a monitor of this project, is a 400 with attr
+`X-TASKBADGER-MONITOR`, and nothing is written.
 - `body`
 */
     pub async fn task_create<'a>(

@@ -21,7 +21,7 @@ use super::{EngineSettings, Presenter};
 use crate::domain::tasks::{format_duration, now, value_percent};
 use crate::storage::Store;
 use crate::storage::deliveries::{AttemptRecord, DELIVERED, FAILED, PENDING};
-use crate::storage::entities::{action, delivery, project_action, task, webhook};
+use crate::storage::entities::{action, delivery, monitor, project_action, task, webhook};
 use crate::storage::tasks::ms;
 
 /// Deliveries attempted at once by one process.
@@ -256,26 +256,44 @@ impl Inner {
         Some((row.config.clone(), self.presenter.action(row)))
     }
 
+    /// What a delivery's payload is about, read back.
+    fn event_of(&self, d: &delivery::Model) -> Option<Event> {
+        let task: Option<task::Model> = serde_json::from_value(d.payload["task"].clone()).ok();
+        if d.monitor_id.is_some() {
+            let monitor: monitor::Model =
+                serde_json::from_value(d.payload["monitor"].clone()).ok()?;
+            return Some(Event::Monitor { monitor, task });
+        }
+        let (config, action) = self.fired_by(d)?;
+        Some(Event::Task {
+            task: task?,
+            config,
+            action,
+        })
+    }
+
     async fn send(&self, d: &delivery::Model, at: DateTime<Utc>, lookups: &Lookups) -> Outcome {
         let Some(Some((organization, project))) = lookups.projects.get(&d.project_id) else {
             return Outcome::Retry(None, "could not read the project".into(), None);
         };
-        let task: Option<task::Model> = serde_json::from_value(d.payload["task"].clone()).ok();
-        let (Some(task), Some((config, action))) = (task, self.fired_by(d)) else {
+        let Some(event) = self.event_of(d) else {
             return Outcome::Final(None, "the event's payload is unreadable".into());
         };
         if d.integration == "email" {
-            return self
-                .email
-                .send(mail(
-                    &task,
-                    &config,
+            let mail = match &event {
+                Event::Task { task, config, .. } => {
+                    mail(task, config, d, &self.presenter, organization, project)
+                }
+                Event::Monitor { monitor, task } => monitor_mail(
+                    monitor,
+                    task.as_ref(),
                     d,
                     &self.presenter,
                     organization,
                     project,
-                ))
-                .await;
+                ),
+            };
+            return self.email.send(mail).await;
         }
         let Some(slug) = d.integration.strip_prefix("webhook:") else {
             return Outcome::Final(None, format!("unknown integration {}", d.integration));
@@ -293,15 +311,24 @@ impl Inner {
         if !endpoint.enabled {
             return Outcome::Final(None, format!("web hook {slug} is disabled"));
         }
-        let event = json!({
-            "id": d.event_id,
-            "type": d.payload["type"],
-            "timestamp": d.payload["timestamp"],
-            "trigger": d.trigger,
-            "task": self.presenter.task(task, organization, project),
-            "action": action,
-        });
-        let body = serde_json::to_vec(&event).unwrap_or_default();
+        let body = match event {
+            Event::Task { task, action, .. } => json!({
+                "id": d.event_id,
+                "type": d.payload["type"],
+                "timestamp": d.payload["timestamp"],
+                "trigger": d.trigger,
+                "task": self.presenter.task(task, organization, project),
+                "action": action,
+            }),
+            Event::Monitor { monitor, task } => json!({
+                "id": d.event_id,
+                "type": d.payload["type"],
+                "timestamp": d.payload["timestamp"],
+                "monitor": self.presenter.monitor(monitor),
+                "task": task.map(|t| self.presenter.task(t, organization, project)),
+            }),
+        };
+        let body = serde_json::to_vec(&body).unwrap_or_default();
         self.webhooks
             .send(Request {
                 endpoint,
@@ -311,6 +338,80 @@ impl Inner {
             })
             .await
     }
+}
+
+/// What an event is about: a task's fired point (with the action's config and how it is
+/// shown), or a monitor's transition (with the linked task, if any).
+enum Event {
+    Task {
+        task: task::Model,
+        config: serde_json::Value,
+        action: serde_json::Value,
+    },
+    Monitor {
+        monitor: monitor::Model,
+        task: Option<task::Model>,
+    },
+}
+
+/// The message of a monitor event's email (to the monitor's `alert_config.to`).
+fn monitor_mail(
+    monitor: &monitor::Model,
+    task: Option<&task::Model>,
+    d: &delivery::Model,
+    presenter: &Arc<dyn Presenter>,
+    organization: &str,
+    project: &str,
+) -> Mail {
+    let what = match d.trigger.as_str() {
+        "monitor.missed" => "missed a run",
+        "monitor.failed" => "had a failed run",
+        "monitor.recovered" => "recovered",
+        other => other,
+    };
+    let time = |t: Option<DateTime<Utc>>| t.map_or("-".to_owned(), |t| t.to_rfc3339());
+    let expectation = match (&monitor.interval_secs, &monitor.schedule) {
+        (Some(secs), _) => format!("every {secs} s"),
+        (_, Some(schedule)) => format!("{schedule} ({})", monitor.timezone),
+        _ => "-".to_owned(),
+    };
+    let mut body = vec![
+        format!("Monitor:       {}", monitor.name),
+        format!("Event:         {}", d.trigger),
+        format!("Expected:      {expectation}, grace {} s", monitor.grace),
+        format!("Last run:      {}", time(monitor.last_run_at)),
+        format!("Next expected: {}", time(monitor.next_expected_at)),
+    ];
+    if let Some(task) = task {
+        let shown = presenter.task(task.clone(), organization, project);
+        body.push(format!("Task:          {} ({})", task.name, task.status));
+        body.push(format!(
+            "Task page:     {}",
+            shown["url"].as_str().unwrap_or("")
+        ));
+    }
+    body.push(String::new());
+    body.push(format!(
+        "Project {organization}/{project}, monitor {}, event {}.",
+        monitor.id, d.event_id
+    ));
+    Mail {
+        to: recipients(&monitor.alert_config),
+        subject: format!("[Ratel] monitor {} {what}", monitor.name),
+        body: body.join("\n"),
+    }
+}
+
+/// The addresses of an email integration's `config.to`.
+fn recipients(config: &serde_json::Value) -> Vec<String> {
+    config["to"]
+        .as_str()
+        .unwrap_or("")
+        .split(',')
+        .map(str::trim)
+        .filter(|a| !a.is_empty())
+        .map(str::to_owned)
+        .collect()
 }
 
 /// The message of an email delivery (`config` is the action's).
@@ -324,14 +425,7 @@ fn mail(
 ) -> Mail {
     let shown = presenter.task(task.clone(), organization, project);
     let text = |key: &str| shown[key].as_str().unwrap_or("").to_owned();
-    let to = config["to"]
-        .as_str()
-        .unwrap_or("")
-        .split(',')
-        .map(str::trim)
-        .filter(|a| !a.is_empty())
-        .map(str::to_owned)
-        .collect();
+    let to = recipients(config);
     let progress = match (task.value, value_percent(task.value, task.value_max)) {
         (Some(v), Some(pct)) => format!("{v} of {} ({pct}%)", task.value_max),
         (Some(v), None) => format!("{v} of {}", task.value_max),

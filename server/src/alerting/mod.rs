@@ -1,12 +1,15 @@
 //! The alerting engine: trigger evaluation on every task write, the outbox those writes fill
 //! in the same transaction, the dispatcher that delivers it (web hooks, email) with retries,
-//! and the sweeps that make tasks stale and fire `max_runtime_exceeded`.
+//! the sweeps that make tasks stale and fire `max_runtime_exceeded`, and monitors (their
+//! state machine, their schedules and the sweep that moves them).
 //!
 //! The domain calls `outbox` inside its write transactions; `serve.rs` starts `Engine`, which
 //! runs the dispatcher and the sweeps in every server process. All SQL is in `storage`.
 
 pub mod dispatch;
 pub mod email;
+pub mod monitor;
+pub mod monitor_sweep;
 pub mod outbox;
 pub mod project;
 pub mod retry;
@@ -30,6 +33,7 @@ pub trait Presenter: Send + Sync {
     fn task(&self, row: task::Model, organization: &str, project: &str) -> Value;
     fn action(&self, row: action::Model) -> Value;
     fn project_action(&self, row: project_action::Model) -> Value;
+    fn monitor(&self, row: crate::storage::entities::monitor::Model) -> Value;
 }
 
 /// The engine's settings (a slice of `config::Settings`).

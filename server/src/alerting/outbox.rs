@@ -6,12 +6,13 @@ use chrono::{DateTime, SecondsFormat, Utc};
 use sea_orm::{ConnectionTrait, DatabaseBackend, QueryResult, Set};
 use serde_json::json;
 
+use super::monitor::Event;
 use super::project::ProjectFired;
 use super::state::{Fired, evaluate_row, prior_snapshot, snapshot};
 use super::trigger::Change;
 use crate::storage::batch::{AfterWrite, Followup};
 use crate::storage::deliveries::{PENDING, insert_deliveries, insert_statement};
-use crate::storage::entities::{action, delivery, project_action, task};
+use crate::storage::entities::{action, delivery, monitor, project_action, task};
 use crate::storage::tasks::{decode_task, ms, set_alerts_statement, set_task_alerts};
 use crate::storage::{StorageResult, Store};
 
@@ -81,6 +82,7 @@ fn new_delivery(
         task_id: Set(row.id.clone()),
         action_id: Set(action_id),
         project_action_id: Set(project_action_id),
+        monitor_id: Set(None),
         trigger: Set(point),
         integration: Set(integration),
         payload: Set(payload),
@@ -173,4 +175,46 @@ impl AfterWrite for OnUpdate {
 /// Wakes this process's dispatcher (after a commit that queued deliveries).
 pub fn wake(store: &Store) {
     store.outbox_signal().notify_one();
+}
+
+/// The delivery of a monitor event to the monitor's integration (none when it has none):
+/// the monitor and the linked task (none for `monitor.missed`) as they were when it fired.
+pub fn monitor_delivery(
+    m: &monitor::Model,
+    event: Event,
+    task: Option<&task::Model>,
+    now: DateTime<Utc>,
+) -> Option<delivery::ActiveModel> {
+    let integration = m.alert_integration.clone()?;
+    let task = task.map(|t| {
+        let mut t = t.clone();
+        t.alerts = None;
+        t
+    });
+    let payload = json!({
+        "type": event.as_str(),
+        "timestamp": now.to_rfc3339_opts(SecondsFormat::Micros, true),
+        "monitor": m,
+        "task": task,
+    });
+    let id = ulid::Ulid::new().to_string();
+    Some(delivery::ActiveModel {
+        event_id: Set(format!("evt_{id}")),
+        id: Set(id),
+        project_id: Set(m.project_id),
+        task_id: Set(task.map(|t| t.id).unwrap_or_default()),
+        action_id: Set(None),
+        project_action_id: Set(None),
+        monitor_id: Set(Some(m.id.clone())),
+        trigger: Set(event.as_str().to_owned()),
+        integration: Set(integration),
+        payload: Set(payload),
+        status: Set(PENDING.to_owned()),
+        attempt_count: Set(0),
+        next_attempt_ms: Set(ms(now)),
+        lease_until: Set(None),
+        last_error: Set(None),
+        created: Set(now),
+        updated: Set(now),
+    })
 }

@@ -1,7 +1,8 @@
 //! The sweeps: tasks whose `stale_timeout` has passed since their last update become `stale`;
 //! running tasks past their `max_runtime` fire `max_runtime_exceeded` once (their status is
-//! unchanged). Both find due tasks through an index and flip each with a compare-and-set, so
-//! with several replicas exactly one wins and exactly one event results.
+//! unchanged); then the monitor sweep (`monitor_sweep`). The task sweeps find due tasks
+//! through an index and flip each with a compare-and-set, so with several replicas exactly
+//! one wins and exactly one event results.
 
 use std::time::Duration;
 
@@ -38,6 +39,22 @@ pub async fn run(store: Store, interval: Duration) {
                         tracing::warn!(error = %err, ?sweep, "sweep failed");
                         break;
                     }
+                }
+            }
+        }
+        loop {
+            match super::monitor_sweep::sweep_once(&store).await {
+                Ok((seen, queued)) => {
+                    if queued > 0 {
+                        wake(&store);
+                    }
+                    if seen < super::monitor_sweep::BATCH as usize {
+                        break;
+                    }
+                }
+                Err(err) => {
+                    tracing::warn!(error = %err, "monitor sweep failed");
+                    break;
                 }
             }
         }

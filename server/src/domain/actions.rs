@@ -150,6 +150,15 @@ fn check_integration(integration: &str) -> Result<IntegrationKind, String> {
     }
 }
 
+/// Validates an integration and its config outside an action (a monitor's alert): errors
+/// name `{prefix}integration` and `{prefix}config…`. Returns the config as stored.
+pub fn check_alert(integration: &str, config: Value, prefix: &str) -> Result<Value, FieldError> {
+    let kind = check_integration(integration)
+        .map_err(|detail| FieldError::new(format!("{prefix}integration"), "invalid", detail))?;
+    check_config(kind, config)
+        .map_err(|(attr, detail)| FieldError::new(format!("{prefix}{attr}"), "invalid", detail))
+}
+
 fn check_config(kind: IntegrationKind, config: Value) -> Result<Value, (&'static str, String)> {
     let obj = match config {
         Value::Null => Map::new(),

@@ -607,3 +607,117 @@ impl ProjectActionPatch {
         finish(errors, patch)
     }
 }
+
+/// The longest interval, grace period or `max_runtime` of a monitor (a year, in seconds).
+pub const MAX_MONITOR_SECS: i64 = crate::alerting::schedule::MAX_INTERVAL_SECS;
+
+/// A monitor body: every field optional here; `monitors::create` requires name and kind, and
+/// validates the merged monitor as a whole.
+#[derive(Clone, Debug, Default)]
+pub struct MonitorPatch {
+    pub name: Option<String>,
+    pub kind: Option<String>,
+    pub interval: Nullable<i64>,
+    pub schedule: Nullable<String>,
+    pub timezone: Option<String>,
+    pub grace: Option<i64>,
+    pub max_runtime: Nullable<i64>,
+    pub alert_integration: Nullable<String>,
+    pub alert_config: Nullable<Value>,
+    pub enabled: Option<bool>,
+}
+
+impl MonitorPatch {
+    /// Reads a create (`required` = true) or PATCH body.
+    pub fn from_json(body: Option<&Value>, required: bool) -> DomainResult<Self> {
+        let Some(body) = body else {
+            return Ok(MonitorPatch::default());
+        };
+        let mut errors = Vec::new();
+        let patch = object(body, "", &mut errors).map(|obj| {
+            let mut f = Fields {
+                obj,
+                prefix: String::new(),
+                errors: &mut errors,
+            };
+            if required {
+                f.required("name");
+                f.required("kind");
+            }
+            let mut failed = false;
+            let name = ok(
+                f.nullable("name", false, |f, v| f.string("name", v, 1, 255)),
+                &mut failed,
+            );
+            let kind = ok(
+                f.nullable("kind", false, |f, v| match v.as_str() {
+                    Some(k @ ("interval" | "cron")) => Some(k.to_owned()),
+                    _ => {
+                        f.error("kind", "invalid_choice", "Use \"interval\" or \"cron\".");
+                        None
+                    }
+                }),
+                &mut failed,
+            );
+            let interval = ok(
+                f.nullable("interval", true, |f, v| {
+                    f.int("interval", v, 1, MAX_MONITOR_SECS)
+                }),
+                &mut failed,
+            );
+            let schedule = ok(
+                f.nullable("schedule", true, |f, v| f.string("schedule", v, 1, 255)),
+                &mut failed,
+            );
+            let timezone = ok(
+                f.nullable("timezone", false, |f, v| f.string("timezone", v, 1, 64)),
+                &mut failed,
+            );
+            let grace = ok(
+                f.nullable("grace", false, |f, v| {
+                    f.int("grace", v, 0, MAX_MONITOR_SECS)
+                }),
+                &mut failed,
+            );
+            let max_runtime = ok(
+                f.nullable("max_runtime", true, |f, v| {
+                    f.int("max_runtime", v, 1, MAX_MONITOR_SECS)
+                }),
+                &mut failed,
+            );
+            let alert_integration = ok(
+                f.nullable("alert_integration", true, |f, v| {
+                    f.string("alert_integration", v, 1, 60)
+                }),
+                &mut failed,
+            );
+            let alert_config = ok(
+                f.nullable("alert_config", true, |f, _| f.free_json("alert_config")),
+                &mut failed,
+            );
+            let enabled = ok(
+                f.nullable("enabled", false, |f, v| match v {
+                    Value::Bool(b) => Some(*b),
+                    _ => {
+                        f.error("enabled", "invalid", "Must be a valid boolean.");
+                        None
+                    }
+                }),
+                &mut failed,
+            );
+            MonitorPatch {
+                name: name.flatten(),
+                kind: kind.flatten(),
+                interval,
+                schedule,
+                timezone: timezone.flatten(),
+                grace: grace.flatten(),
+                max_runtime,
+                alert_integration,
+                alert_config,
+                enabled: enabled.flatten(),
+            }
+        });
+        finish(errors, patch)
+    }
+}

@@ -8,6 +8,7 @@ pub mod deliveries;
 pub mod error;
 pub mod input;
 pub mod keys;
+pub mod monitors;
 pub mod project_actions;
 pub mod tasks;
 pub mod webhooks;

@@ -10,6 +10,7 @@ use super::actions::{self, ActionInput};
 use super::auth::ProjectScope;
 use super::cursor;
 use super::input::Nullable;
+use super::monitors;
 use super::{DomainError, DomainResult};
 use crate::alerting::outbox::{OnUpdate, deliveries_for, project_deliveries_for, wake};
 use crate::alerting::state::{Alert, alerts_of, evaluate_all, set_alerts, snapshot};
@@ -437,6 +438,7 @@ pub async fn create(
     input: TaskInput,
     monitor: Option<String>,
 ) -> DomainResult<task::Model> {
+    let monitor = monitors::check_header(store, scope, monitor.as_deref()).await?;
     let now = now();
     let id = new_task_id(now);
     let patch = input.into_patch();
@@ -474,7 +476,7 @@ pub async fn create(
     apply_lifecycle(&mut row, &lifecycle(&patch, now));
     recompute_due(&mut row);
     let watched = store.watches_project(scope.project_id);
-    if patch.parent.is_none() && patch.actions.is_empty() && !watched {
+    if patch.parent.is_none() && patch.actions.is_empty() && !watched && row.monitor_id.is_none() {
         // The common case: nothing to read first, so the write can join a group commit.
         return Ok(store.create_task(row, &tags).await?);
     }
@@ -482,6 +484,7 @@ pub async fn create(
     let w = store.begin_write().await?;
     row.parent_id = check_parent(store, &w, scope, &id, None, &patch.parent).await?;
     let mut row = store.insert_task(&w, row, &tags).await?;
+    monitors::check_in(&w, &row).await?;
     let added = actions::insert_all(store, &w, &row.id, patch.actions, now).await?;
     let mut deliveries = evaluate_write(&mut row, Snapshot::default(), added, now);
     deliveries.extend(evaluate_project_actions(&w, &row, Snapshot::default(), now).await?);

@@ -10,6 +10,7 @@ pub mod error;
 pub mod json;
 pub mod middleware;
 pub mod models;
+pub mod monitors;
 pub mod present;
 pub mod project_actions;
 mod strict_json;
@@ -96,6 +97,7 @@ pub type Apis = (
     actions::ActionApi,
     webhooks::WebhookApi,
     project_actions::ProjectActionApi,
+    monitors::MonitorApi,
     deliveries::DeliveryApi,
 );
 
@@ -106,6 +108,7 @@ pub fn api_service() -> OpenApiService<Apis, ()> {
             actions::ActionApi,
             webhooks::WebhookApi,
             project_actions::ProjectActionApi,
+            monitors::MonitorApi,
             deliveries::DeliveryApi,
         ),
         "Ratel API",

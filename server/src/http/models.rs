@@ -9,8 +9,11 @@ use poem_openapi::{Enum, Object};
 use serde::Serialize;
 use serde_json::Value;
 
+use crate::domain::monitors::shown_state;
 use crate::domain::tasks::{Status, format_duration, time_to_start, value_percent};
-use crate::storage::entities::{action, delivery, delivery_attempt, project_action, task, webhook};
+use crate::storage::entities::{
+    action, delivery, delivery_attempt, monitor, project_action, task, webhook,
+};
 
 #[derive(Enum, Serialize, Clone, Copy, Debug, PartialEq, Eq)]
 #[oai(rename_all = "snake_case")]
@@ -122,6 +125,8 @@ pub struct Task {
     pub external_id: Option<String>,
     #[oai(nullable)]
     pub parent: Option<String>,
+    #[oai(nullable, read_only)]
+    pub monitor: Option<String>,
 }
 
 impl Task {
@@ -152,6 +157,7 @@ impl Task {
             queue: row.queue,
             external_id: row.external_id,
             parent: row.parent_id,
+            monitor: row.monitor_id,
             id: row.id,
         }
     }
@@ -480,11 +486,14 @@ impl DeliveryStatusEnum {
 pub struct Delivery {
     pub id: String,
     pub event_id: String,
-    pub task: String,
+    #[oai(nullable)]
+    pub task: Option<String>,
     #[oai(nullable)]
     pub action: Option<i64>,
     #[oai(nullable)]
     pub project_action: Option<i64>,
+    #[oai(nullable)]
+    pub monitor: Option<String>,
     pub trigger: String,
     pub integration: String,
     pub status: DeliveryStatusEnum,
@@ -506,9 +515,10 @@ impl From<delivery::Model> for Delivery {
                 .flatten(),
             id: row.id,
             event_id: row.event_id,
-            task: row.task_id,
+            task: (!row.task_id.is_empty()).then_some(row.task_id),
             action: row.action_id,
             project_action: row.project_action_id,
+            monitor: row.monitor_id,
             trigger: row.trigger,
             integration: row.integration,
             status,
@@ -535,11 +545,14 @@ pub struct DeliveryAttempt {
 pub struct DeliveryDetail {
     pub id: String,
     pub event_id: String,
-    pub task: String,
+    #[oai(nullable)]
+    pub task: Option<String>,
     #[oai(nullable)]
     pub action: Option<i64>,
     #[oai(nullable)]
     pub project_action: Option<i64>,
+    #[oai(nullable)]
+    pub monitor: Option<String>,
     pub trigger: String,
     pub integration: String,
     pub status: DeliveryStatusEnum,
@@ -562,6 +575,7 @@ impl DeliveryDetail {
             task: d.task,
             action: d.action,
             project_action: d.project_action,
+            monitor: d.monitor,
             trigger: d.trigger,
             integration: d.integration,
             status: d.status,
@@ -590,4 +604,134 @@ pub struct PaginatedDeliveryList {
     #[oai(nullable)]
     pub previous: Option<String>,
     pub results: Vec<Delivery>,
+}
+
+#[derive(Enum, Serialize, Clone, Copy, Debug, PartialEq, Eq)]
+#[oai(rename_all = "snake_case")]
+#[serde(rename_all = "snake_case")]
+pub enum MonitorKindEnum {
+    Interval,
+    Cron,
+}
+
+#[derive(Enum, Serialize, Clone, Copy, Debug, PartialEq, Eq)]
+#[oai(rename_all = "snake_case")]
+#[serde(rename_all = "snake_case")]
+pub enum MonitorStateEnum {
+    New,
+    Up,
+    Late,
+    Down,
+    Paused,
+}
+
+/// A monitor of a scheduled job.
+#[derive(Object, Serialize, Clone, Debug)]
+pub struct Monitor {
+    #[oai(read_only)]
+    pub id: String,
+    #[oai(validator(max_length = 255))]
+    pub name: String,
+    pub kind: MonitorKindEnum,
+    #[oai(nullable)]
+    pub interval: Option<i64>,
+    #[oai(nullable, validator(max_length = 255))]
+    pub schedule: Option<String>,
+    #[oai(validator(max_length = 64))]
+    pub timezone: String,
+    pub grace: i64,
+    #[oai(nullable)]
+    pub max_runtime: Option<i64>,
+    #[oai(nullable, validator(max_length = 60))]
+    pub alert_integration: Option<String>,
+    pub alert_config: Value,
+    pub enabled: bool,
+    pub state: MonitorStateEnum,
+    #[oai(nullable, read_only)]
+    pub last_task: Option<String>,
+    #[oai(nullable, read_only)]
+    pub last_run_at: Option<DateTime<Utc>>,
+    #[oai(nullable, read_only)]
+    pub next_expected_at: Option<DateTime<Utc>>,
+    #[oai(read_only)]
+    pub created: DateTime<Utc>,
+    #[oai(read_only)]
+    pub updated: DateTime<Utc>,
+}
+
+impl From<monitor::Model> for Monitor {
+    fn from(row: monitor::Model) -> Self {
+        let state = match shown_state(&row) {
+            "paused" => MonitorStateEnum::Paused,
+            "up" => MonitorStateEnum::Up,
+            "late" => MonitorStateEnum::Late,
+            "down" => MonitorStateEnum::Down,
+            _ => MonitorStateEnum::New,
+        };
+        Monitor {
+            kind: if row.kind == "cron" {
+                MonitorKindEnum::Cron
+            } else {
+                MonitorKindEnum::Interval
+            },
+            state,
+            id: row.id,
+            name: row.name,
+            interval: row.interval_secs,
+            schedule: row.schedule,
+            timezone: row.timezone,
+            grace: row.grace,
+            max_runtime: row.max_runtime,
+            alert_integration: row.alert_integration,
+            alert_config: row.alert_config,
+            enabled: row.enabled,
+            last_task: row.last_task,
+            last_run_at: row.last_run_at,
+            next_expected_at: row.next_expected_at,
+            created: row.created,
+            updated: row.updated,
+        }
+    }
+}
+
+#[derive(Object, Clone, Debug)]
+pub struct MonitorRequest {
+    #[oai(validator(min_length = 1, max_length = 255))]
+    pub name: String,
+    pub kind: MonitorKindEnum,
+    #[oai(nullable)]
+    pub interval: Option<i64>,
+    #[oai(nullable, validator(min_length = 1, max_length = 255))]
+    pub schedule: Option<String>,
+    #[oai(validator(min_length = 1, max_length = 64))]
+    pub timezone: Option<String>,
+    pub grace: Option<i64>,
+    #[oai(nullable)]
+    pub max_runtime: Option<i64>,
+    #[oai(nullable, validator(min_length = 1, max_length = 60))]
+    pub alert_integration: Option<String>,
+    #[oai(nullable)]
+    pub alert_config: Option<Value>,
+    pub enabled: Option<bool>,
+}
+
+#[derive(Object, Clone, Debug)]
+pub struct PatchedMonitorRequest {
+    #[oai(validator(min_length = 1, max_length = 255))]
+    pub name: Option<String>,
+    pub kind: Option<MonitorKindEnum>,
+    #[oai(nullable)]
+    pub interval: Option<i64>,
+    #[oai(nullable, validator(min_length = 1, max_length = 255))]
+    pub schedule: Option<String>,
+    #[oai(validator(min_length = 1, max_length = 64))]
+    pub timezone: Option<String>,
+    pub grace: Option<i64>,
+    #[oai(nullable)]
+    pub max_runtime: Option<i64>,
+    #[oai(nullable, validator(min_length = 1, max_length = 60))]
+    pub alert_integration: Option<String>,
+    #[oai(nullable)]
+    pub alert_config: Option<Value>,
+    pub enabled: Option<bool>,
 }

@@ -1,11 +1,11 @@
-//! How the alerting engine shows tasks and actions in the events it sends: exactly as the
+//! How the alerting engine shows tasks, actions and monitors in the events it sends: exactly as the
 //! API's `task_get` and `action_get` do.
 
 use serde_json::Value;
 
-use super::models::{Action, Links, ProjectAction, Task};
+use super::models::{Action, Links, Monitor, ProjectAction, Task};
 use crate::alerting::Presenter;
-use crate::storage::entities::{action, project_action, task};
+use crate::storage::entities::{action, monitor, project_action, task};
 
 pub struct ApiPresenter {
     /// The public base URL (of `url` and `public_url`).
@@ -28,5 +28,9 @@ impl Presenter for ApiPresenter {
 
     fn project_action(&self, row: project_action::Model) -> Value {
         serde_json::to_value(ProjectAction::from(row)).unwrap_or(Value::Null)
+    }
+
+    fn monitor(&self, row: monitor::Model) -> Value {
+        serde_json::to_value(Monitor::from(row)).unwrap_or(Value::Null)
     }
 }

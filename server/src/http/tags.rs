@@ -16,6 +16,9 @@ pub enum ApiTags {
     /// Project-wide Action Endpoints
     #[oai(rename = "Project-wide Action Endpoints")]
     ProjectActionEndpoints,
+    /// Monitor Endpoints
+    #[oai(rename = "Monitor Endpoints")]
+    MonitorEndpoints,
     /// Delivery Endpoints
     #[oai(rename = "Delivery Endpoints")]
     DeliveryEndpoints,

@@ -13,6 +13,7 @@ impl MigratorTrait for Migrator {
             Box::new(Alerting),
             Box::new(PartialDueIndexes),
             Box::new(ProjectActions),
+            Box::new(Monitors),
         ]
     }
 }
@@ -630,6 +631,128 @@ impl MigrationTrait for ProjectActions {
             Table::alter()
                 .table(DeliveryProjectAction::Table)
                 .add_column(big_integer_null(DeliveryProjectAction::ProjectActionId))
+                .to_owned(),
+        )
+        .await
+    }
+}
+
+/// Monitors (scheduled-task expectations), their in-flight runs, and the delivery column
+/// naming the monitor an event came from.
+struct Monitors;
+
+impl MigrationName for Monitors {
+    fn name(&self) -> &str {
+        "m0005_monitors"
+    }
+}
+
+#[derive(DeriveIden)]
+enum Monitor {
+    Table,
+    Id,
+    ProjectId,
+    Name,
+    Kind,
+    IntervalSecs,
+    Schedule,
+    Timezone,
+    Grace,
+    MaxRuntime,
+    AlertIntegration,
+    AlertConfig,
+    Enabled,
+    State,
+    LastTask,
+    LastRunAt,
+    NextExpectedAt,
+    DueMs,
+    Revision,
+    Created,
+    Updated,
+}
+
+#[derive(DeriveIden)]
+enum MonitorRun {
+    Table,
+    TaskId,
+    MonitorId,
+    DeadlineMs,
+}
+
+#[derive(DeriveIden)]
+enum DeliveryMonitor {
+    #[sea_orm(iden = "delivery")]
+    Table,
+    MonitorId,
+}
+
+#[async_trait::async_trait]
+impl MigrationTrait for Monitors {
+    async fn up(&self, m: &SchemaManager) -> Result<(), DbErr> {
+        m.create_table(
+            Table::create()
+                .table(Monitor::Table)
+                .col(string_len(Monitor::Id, 36).primary_key())
+                .col(big_integer(Monitor::ProjectId))
+                .col(string_len(Monitor::Name, 255))
+                .col(string_len(Monitor::Kind, 16))
+                .col(big_integer_null(Monitor::IntervalSecs))
+                .col(string_len_null(Monitor::Schedule, 255))
+                .col(string_len(Monitor::Timezone, 64))
+                .col(big_integer(Monitor::Grace))
+                .col(big_integer_null(Monitor::MaxRuntime))
+                .col(string_len_null(Monitor::AlertIntegration, 60))
+                .col(json_binary(Monitor::AlertConfig))
+                .col(boolean(Monitor::Enabled))
+                .col(string_len(Monitor::State, 16))
+                .col(string_len_null(Monitor::LastTask, 26))
+                .col(timestamp_with_time_zone_null(Monitor::LastRunAt))
+                .col(timestamp_with_time_zone_null(Monitor::NextExpectedAt))
+                .col(big_integer_null(Monitor::DueMs))
+                .col(big_integer(Monitor::Revision))
+                .col(timestamp_with_time_zone(Monitor::Created))
+                .col(timestamp_with_time_zone(Monitor::Updated))
+                .foreign_key(&mut fk(
+                    "fk_monitor_project",
+                    (Monitor::Table, Monitor::ProjectId),
+                    (Project::Table, Project::Id),
+                ))
+                .to_owned(),
+        )
+        .await?;
+        m.create_index(
+            Index::create()
+                .name("ix_monitor_project")
+                .table(Monitor::Table)
+                .col(Monitor::ProjectId)
+                .col(Monitor::Created)
+                .to_owned(),
+        )
+        .await?;
+        m.get_connection()
+            .execute_unprepared(
+                "CREATE INDEX ix_monitor_due ON monitor (due_ms) WHERE due_ms IS NOT NULL",
+            )
+            .await?;
+        m.create_table(
+            Table::create()
+                .table(MonitorRun::Table)
+                .col(string_len(MonitorRun::TaskId, 26).primary_key())
+                .col(string_len(MonitorRun::MonitorId, 36))
+                .col(big_integer_null(MonitorRun::DeadlineMs))
+                .foreign_key(&mut fk(
+                    "fk_monitor_run_monitor",
+                    (MonitorRun::Table, MonitorRun::MonitorId),
+                    (Monitor::Table, Monitor::Id),
+                ))
+                .to_owned(),
+        )
+        .await?;
+        m.alter_table(
+            Table::alter()
+                .table(DeliveryMonitor::Table)
+                .add_column(string_len_null(DeliveryMonitor::MonitorId, 36))
                 .to_owned(),
         )
         .await

@@ -14,6 +14,7 @@ pub mod entities;
 pub mod keys;
 pub mod lookup;
 pub mod migration;
+pub mod monitors;
 pub mod project_actions;
 pub mod sweeps;
 pub mod task_update;

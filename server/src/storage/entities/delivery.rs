@@ -10,10 +10,13 @@ pub struct Model {
     /// `evt_` + a ULID: the `webhook-id` header, the same on every attempt.
     pub event_id: String,
     pub project_id: i64,
+    /// The task the event is about; empty for a `monitor.missed` event, which has none.
     pub task_id: String,
     pub action_id: Option<i64>,
     /// The project-wide action the event came from (then `action_id` is null).
     pub project_action_id: Option<i64>,
+    /// The monitor the event came from (`monitor.*` events; then both action ids are null).
+    pub monitor_id: Option<String>,
     /// The point that fired, in the trigger's notation (`50%`, `error`, ...).
     pub trigger: String,
     pub integration: String,

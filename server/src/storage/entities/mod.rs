@@ -4,6 +4,8 @@ pub mod action;
 pub mod api_key;
 pub mod delivery;
 pub mod delivery_attempt;
+pub mod monitor;
+pub mod monitor_run;
 pub mod organization;
 pub mod project;
 pub mod project_action;
