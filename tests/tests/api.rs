@@ -12,6 +12,7 @@ mod conformance;
 mod crash;
 mod errors;
 mod hostile;
+mod monitors;
 mod pagination;
 mod project_actions;
 mod service;

@@ -5,7 +5,7 @@
 
 use std::str::FromStr;
 
-use chrono::{DateTime, TimeDelta, Utc};
+use chrono::{DateTime, SubsecRound, TimeDelta, Utc};
 use chrono_tz::Tz;
 use croner::Cron;
 
@@ -80,8 +80,10 @@ impl Schedule {
             Schedule::Interval(seconds) => {
                 last_run.checked_add_signed(TimeDelta::seconds(*seconds))
             }
+            // croner keeps the sub-second part of its start in what it finds: start from
+            // the whole second so that schedule times are whole minutes.
             Schedule::Cron { cron, timezone } => cron
-                .find_next_occurrence(&last_run.with_timezone(timezone), false)
+                .find_next_occurrence(&last_run.trunc_subsecs(0).with_timezone(timezone), false)
                 .ok()
                 .map(|t| t.with_timezone(&Utc)),
         }
@@ -118,6 +120,13 @@ mod tests {
             s.next_after(utc("2026-12-03T00:00:00Z")),
             Some(utc("2026-12-03T01:30:00Z"))
         );
+    }
+
+    #[test]
+    fn cron_times_are_whole_minutes() {
+        let s = Schedule::cron("* * * * *", "UTC").unwrap();
+        let from = utc("2026-12-07T14:59:05.768099Z");
+        assert_eq!(s.next_after(from), Some(utc("2026-12-07T15:00:00Z")));
     }
 
     #[test]
