@@ -26,6 +26,7 @@ mod client;
 mod config;
 mod error;
 mod list;
+mod monitor;
 mod task;
 mod track;
 
@@ -46,5 +47,6 @@ pub use client::{Client, RetryPolicy};
 pub use config::{Config, ProjectKey};
 pub use error::{Error, FieldError};
 pub use list::{ListFilter, TaskPager};
+pub use monitor::NewMonitor;
 pub use task::{Action, Field, NewTask, ProgressLimit, Status, Task, TaskUpdate};
 pub use track::{TrackOptions, safe, track, track_safe};

@@ -79,6 +79,9 @@ pub struct NewTask {
     stale_timeout: Option<u32>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     actions: Vec<Action>,
+    /// Sent as the `X-TASKBADGER-MONITOR` header, not in the body.
+    #[serde(skip)]
+    monitor: Option<String>,
 }
 
 macro_rules! setters {
@@ -136,6 +139,12 @@ impl NewTask {
     /// Adds an action.
     pub fn action(mut self, action: Action) -> Self {
         self.actions.push(action);
+        self
+    }
+
+    /// Checks in to a monitor (its UUID): the task counts as one of its runs.
+    pub fn monitor(mut self, id: impl Into<String>) -> Self {
+        self.monitor = Some(id.into());
         self
     }
 }
@@ -239,7 +248,7 @@ impl TaskUpdate {
 }
 
 /// Converts a hand-written body into the generated type (whose constructors validate).
-fn to_generated<B: Serialize, T: DeserializeOwned>(body: &B) -> Result<T, Error> {
+pub(crate) fn to_generated<B: Serialize, T: DeserializeOwned>(body: &B) -> Result<T, Error> {
     let value = serde_json::to_value(body).map_err(|e| Error::Config(e.to_string()))?;
     serde_json::from_value(value).map_err(|e| {
         Error::Validation(vec![crate::FieldError {
@@ -285,9 +294,17 @@ impl Task {
     /// Creates a task. Not retried (a create is not idempotent).
     pub async fn create(client: &Client, new: NewTask) -> Result<Task, Error> {
         let body: types::TaskRequest = to_generated(&new)?;
+        let monitor = new
+            .monitor
+            .as_deref()
+            .map(|id| {
+                uuid::Uuid::parse_str(id)
+                    .map_err(|_| Error::Config(format!("monitor id {id:?} is not a UUID")))
+            })
+            .transpose()?;
         let resp = client
             .api()
-            .task_create(client.org(), client.project(), None, &body)
+            .task_create(client.org(), client.project(), monitor.as_ref(), &body)
             .await?;
         Ok(Task::from_data(client, resp.into_inner()))
     }

@@ -78,7 +78,8 @@ fn cases() -> Vec<(&'static str, TaskFilter, Seek)> {
     ]
 }
 
-/// The background jobs' queries: the sweeps' due tasks and the dispatcher's claim.
+/// The background jobs' queries: the sweeps' due tasks and monitors, and the dispatcher's
+/// claim.
 fn background(store: &Store) -> Vec<(&'static str, &'static str, sea_orm::Statement)> {
     vec![
         ("stale sweep", "task", store.due_statement(Sweep::Stale, 1)),
@@ -92,6 +93,7 @@ fn background(store: &Store) -> Vec<(&'static str, &'static str, sea_orm::Statem
             "delivery",
             store.claim_statement(1, 2, 64),
         ),
+        ("monitor sweep", "monitor", store.due_monitors_statement(1)),
     ]
 }
 

@@ -91,6 +91,20 @@ def main():
     failed = by_name["compat-cli-fail"]
     check(failed.status == StatusEnum.ERROR, "cli: error task")
     check(failed.data.get("return_code") == 1, "cli: return_code in data")
+
+    # A monitored run: `--monitor-id` sends the X-TASKBADGER-MONITOR header on create.
+    monitor_id = os.environ["RATEL_MONITOR_ID"]
+    monitored = subprocess.run(
+        ["taskbadger", "run", "compat-cli-monitored", "--monitor-id", monitor_id, "--", "true"],
+        env=env,
+    )
+    check(monitored.returncode == 0, "cli run --monitor-id exits 0")
+    by_name = {t.name: t for t in list_tasks(page_size=100)}
+    linked = by_name["compat-cli-monitored"]
+    check(linked.status == StatusEnum.SUCCESS, "cli --monitor-id: success task")
+    check(linked.additional_properties.get("monitor") == monitor_id, "cli --monitor-id: linked")
+    sdk_run = Task.create("compat-sdk-monitored", monitor_id=monitor_id)
+    check(sdk_run.id != linked.id, "sdk Task.create(monitor_id=...) accepted")
     print("all SDK and CLI checks passed")
 
 

@@ -743,15 +743,15 @@ async fn a_crash_loses_no_committed_event(backend: Backend) {
 }
 
 /// A real SMTP server (aiosmtpd, in the tests' virtualenv) that records what it accepts.
-struct SmtpSink {
+pub(crate) struct SmtpSink {
     child: std::process::Child,
-    port: u16,
+    pub(crate) port: u16,
     out: std::path::PathBuf,
     _dir: crate::support::TempDir,
 }
 
 impl SmtpSink {
-    fn start() -> SmtpSink {
+    pub(crate) fn start() -> SmtpSink {
         use std::io::BufRead;
         let dir = crate::support::temp_dir();
         let out = dir.0.join("mail.jsonl");
@@ -777,7 +777,7 @@ impl SmtpSink {
         }
     }
 
-    fn messages(&self) -> Vec<Value> {
+    pub(crate) fn messages(&self) -> Vec<Value> {
         std::fs::read_to_string(&self.out)
             .unwrap_or_default()
             .lines()

@@ -173,8 +173,134 @@ async fn configure_and_precedence(backend: Backend) {
     );
 }
 
+/// `ratel monitors create|list|show|pause|resume`, and `ratel run --monitor-id`.
+async fn monitors_and_monitored_runs(backend: Backend) {
+    let s = Server::start(backend).await;
+    let home = temp_dir();
+    let text = |out: &Output| String::from_utf8_lossy(&out.stdout).trim().to_owned();
+    let out = ratel(
+        &s,
+        &home.0,
+        &[
+            "monitors",
+            "create",
+            "nightly",
+            "--cron",
+            "30 2 * * *",
+            "--timezone",
+            "Europe/Stockholm",
+            "--grace",
+            "600",
+            "--max-runtime",
+            "3600",
+            "--alert",
+            "email",
+            "--alert-to",
+            "ops@example.com",
+        ],
+    );
+    assert!(out.status.success(), "{out:?}");
+    let id = text(&out);
+    let m = s.sdk().monitor(&id).await.unwrap();
+    assert_eq!(
+        (
+            m.schedule.as_deref().map(|s| s.as_str()),
+            m.timezone.as_str(),
+            m.grace,
+            m.max_runtime
+        ),
+        (Some("30 2 * * *"), "Europe/Stockholm", 600, Some(3600))
+    );
+    assert_eq!(m.alert_config["to"], "ops@example.com");
+    let out = ratel(
+        &s,
+        &home.0,
+        &["monitors", "create", "hourly", "--interval", "3600"],
+    );
+    assert!(out.status.success(), "{out:?}");
+    let hourly = text(&out);
+    // Neither or both of --interval and --cron: refused before anything is sent.
+    let neither = ratel(&s, &home.0, &["monitors", "create", "bad"]);
+    assert!(!neither.status.success());
+    let both = ratel(
+        &s,
+        &home.0,
+        &[
+            "monitors",
+            "create",
+            "bad",
+            "--interval",
+            "60",
+            "--cron",
+            "* * * * *",
+        ],
+    );
+    assert!(!both.status.success());
+    // The server's refusals are reported with their field.
+    let refused = ratel(
+        &s,
+        &home.0,
+        &["monitors", "create", "bad", "--cron", "61 * * * *"],
+    );
+    assert!(!refused.status.success());
+    assert!(
+        String::from_utf8_lossy(&refused.stderr).contains("schedule"),
+        "{refused:?}"
+    );
+    assert_eq!(s.sdk().monitors().await.unwrap().len(), 2);
+
+    let list = text(&ratel(&s, &home.0, &["monitors", "list"]));
+    let lines: Vec<&str> = list.lines().collect();
+    assert_eq!(lines.len(), 2, "{list}");
+    assert!(lines[0].starts_with(&id) && lines[0].contains("new") && lines[0].ends_with("nightly"));
+    assert!(lines[1].contains("every 3600s"), "{list}");
+
+    // A monitored run checks in: the monitor is up, with the run as its last task.
+    let run = ratel(
+        &s,
+        &home.0,
+        &["run", "hourly-job", "--monitor-id", &hourly, "--", "true"],
+    );
+    assert_eq!(run.status.code(), Some(0), "{run:?}");
+    let task = find(&s, "hourly-job").await;
+    assert_eq!(task.data().monitor.as_deref(), Some(hourly.as_str()));
+    let shown: serde_json::Value =
+        serde_json::from_slice(&ratel(&s, &home.0, &["monitors", "show", &hourly]).stdout).unwrap();
+    assert_eq!(shown["state"], "up");
+    assert_eq!(shown["last_task"], task.id());
+
+    let paused: serde_json::Value =
+        serde_json::from_slice(&ratel(&s, &home.0, &["monitors", "pause", &hourly]).stdout)
+            .unwrap();
+    assert_eq!(paused["state"], "paused");
+    let resumed: serde_json::Value =
+        serde_json::from_slice(&ratel(&s, &home.0, &["monitors", "resume", &hourly]).stdout)
+            .unwrap();
+    assert_eq!(resumed["state"], "new");
+
+    // An unknown monitor: the task is not created, and the command still runs untracked.
+    let unknown = ratel(
+        &s,
+        &home.0,
+        &[
+            "run",
+            "orphan",
+            "--monitor-id",
+            "6b1f2a52-3c7e-4f0b-9d7e-2f9c1e0a4b11",
+            "--",
+            "true",
+        ],
+    );
+    assert_eq!(unknown.status.code(), Some(0));
+    assert!(
+        String::from_utf8_lossy(&unknown.stderr).contains("X-TASKBADGER-MONITOR"),
+        "{unknown:?}"
+    );
+}
+
 on_both_backends!(
     run_wraps_a_command,
     create_update_get_list,
-    configure_and_precedence
+    configure_and_precedence,
+    monitors_and_monitored_runs
 );

@@ -652,6 +652,74 @@ async fn generated_client_covers_every_operation(backend: Backend) {
     sdk.delete_project_action(made.id).await.unwrap();
     assert!(sdk.project_actions().await.unwrap().is_empty());
 
+    // Monitors: the generated operations, then the SDK's methods and a monitored task.
+    let mr: types::MonitorRequest =
+        serde_json::from_value(json!({"name": "hourly", "kind": "interval", "interval": 3600}))
+            .unwrap();
+    let m = api
+        .monitor_create(org, project, &mr)
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(m.state, types::MonitorStateEnum::New);
+    let got = api
+        .monitor_get(org, project, &m.id)
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(got, m);
+    let change: types::PatchedMonitorRequest =
+        serde_json::from_value(json!({"grace": 60})).unwrap();
+    let changed = api
+        .monitor_partial_update(org, project, &m.id, &change)
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(changed.grace, 60);
+    let listed = api.monitor_list(org, project).await.unwrap().into_inner();
+    assert_eq!(listed, vec![changed.clone()]);
+    let uuid: uuid::Uuid = m.id.parse().unwrap();
+    let body: types::TaskRequest = serde_json::from_value(json!({"name": "checked-in"})).unwrap();
+    let linked = api
+        .task_create(org, project, Some(&uuid), &body)
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(linked.monitor.as_deref(), Some(m.id.as_str()));
+    api.monitor_delete(org, project, &m.id).await.unwrap();
+    let made = sdk
+        .create_monitor(
+            ratel_client::NewMonitor::cron("nightly", "30 2 * * *")
+                .timezone("Europe/Stockholm")
+                .grace(600)
+                .max_runtime(3600)
+                .alert("webhook:hook", None),
+        )
+        .await
+        .unwrap();
+    assert_eq!(made.kind, types::MonitorKindEnum::Cron);
+    let run = sdk
+        .create(ratel_client::NewTask::new("nightly-run").monitor(made.id.clone()))
+        .await
+        .unwrap();
+    assert_eq!(run.data().monitor.as_deref(), Some(made.id.as_str()));
+    assert_eq!(
+        sdk.monitor(&made.id).await.unwrap().state,
+        types::MonitorStateEnum::Up
+    );
+    let paused = sdk.set_monitor_enabled(&made.id, false).await.unwrap();
+    assert_eq!(paused.state, types::MonitorStateEnum::Paused);
+    assert_eq!(sdk.monitors().await.unwrap(), vec![paused]);
+    let resumed = sdk.set_monitor_enabled(&made.id, true).await.unwrap();
+    assert_eq!(resumed.state, types::MonitorStateEnum::New);
+    assert!(matches!(
+        sdk.create(ratel_client::NewTask::new("bad").monitor("nightly"))
+            .await,
+        Err(ratel_client::Error::Config(_))
+    ));
+    sdk.delete_monitor(&made.id).await.unwrap();
+    assert!(sdk.monitors().await.unwrap().is_empty());
+
     // A documented error arrives typed, with its body.
     match api
         .task_get(org, project, "01ARZ3NDEKTSV4RRFFQ69G5FAV")

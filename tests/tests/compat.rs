@@ -6,7 +6,9 @@ use std::process::Command;
 use std::sync::OnceLock;
 
 use crate::on_both_backends;
-use crate::support::{Backend, Server, python_venv, temp_dir};
+use reqwest::Method;
+
+use crate::support::{Backend, Server, expect, python_venv, temp_dir};
 
 /// The virtualenv (made once per run under target/) with the pinned SDK and CLI and the test
 /// SMTP server.
@@ -26,9 +28,20 @@ async fn official_sdk_and_cli(backend: Backend) {
         venv.join("bin").display(),
         std::env::var("PATH").unwrap_or_default()
     );
+    let monitor = expect(
+        s.req(Method::POST, &s.url("/api/default/default/monitors/"))
+            .json(&serde_json::json!({"name": "compat", "kind": "interval", "interval": 3600}))
+            .send()
+            .await
+            .unwrap(),
+        201,
+    )
+    .await;
+    let monitor_id = monitor["id"].as_str().unwrap();
     let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("compat/sdk_compat.py");
     let out = Command::new(venv.join("bin/python"))
         .arg(script)
+        .env("RATEL_MONITOR_ID", monitor_id)
         .env("TASKBADGER_HOST", &s.base)
         .env("TASKBADGER_API_KEY", &s.key)
         .env("HOME", &home.0)
@@ -42,6 +55,22 @@ async fn official_sdk_and_cli(backend: Backend) {
         out.status.success() && stdout.contains("all SDK and CLI checks passed"),
         "SDK compatibility failed\nstdout:\n{stdout}\nstderr:\n{stderr}"
     );
+    // The official CLI's and SDK's runs checked in: the monitor is up, the SDK's run last.
+    let monitor = expect(
+        s.req(
+            Method::GET,
+            &s.url(&format!("/api/default/default/monitors/{monitor_id}/")),
+        )
+        .send()
+        .await
+        .unwrap(),
+        200,
+    )
+    .await;
+    assert_eq!(monitor["state"], "up", "{monitor}");
+    let last = s.get_task(monitor["last_task"].as_str().unwrap()).await;
+    assert_eq!(last["name"], "compat-sdk-monitored");
+    assert_eq!(last["monitor"], monitor_id);
 }
 
 on_both_backends!(official_sdk_and_cli);

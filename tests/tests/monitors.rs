@@ -573,6 +573,52 @@ async fn paused_monitors(backend: Backend) {
     );
 }
 
+/// A monitor whose integration is email sends one message per event.
+async fn email_for_monitor_events(backend: Backend) {
+    let smtp = crate::alerting::SmtpSink::start();
+    let url = format!("smtp://127.0.0.1:{}", smtp.port);
+    let env = [
+        ("RATEL_SMTP_URL", url.as_str()),
+        ("RATEL_MAIL_FROM", "Ratel <ratel@example.com>"),
+        ("RATEL_SWEEP_INTERVAL_MS", "100"),
+    ];
+    let s = Server::start_with_env(backend, &env).await;
+    let m = create_monitor(
+        &s,
+        json!({"name": "nightly-backup", "kind": "cron", "schedule": "0 3 * * *",
+            "alert_integration": "email", "alert_config": {"to": "ops@example.com"}}),
+    )
+    .await;
+    let id = m["id"].as_str().unwrap();
+    let run = check_in(&s, id, json!({"name": "backup", "status": "processing"})).await;
+    s.patch(run["id"].as_str().unwrap(), json!({"status": "error"}))
+        .await;
+    wait_monitor(&s, id, |m| m["state"] == "down").await;
+    let deadline = Instant::now() + WAIT;
+    while smtp.messages().is_empty() {
+        assert!(Instant::now() < deadline, "no mail arrived");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let mail = smtp.messages();
+    assert_eq!(mail.len(), 1, "{mail:?}");
+    assert_eq!(mail[0]["to_header"], "ops@example.com");
+    assert_eq!(
+        mail[0]["subject"],
+        "[Ratel] monitor nightly-backup had a failed run"
+    );
+    let body = mail[0]["body"].as_str().unwrap();
+    assert!(body.contains("Event:         monitor.failed"), "{body}");
+    assert!(body.contains("0 3 * * * (UTC)"), "{body}");
+    assert!(
+        body.contains(&format!(
+            "/a/default/tasks/{}/",
+            run["id"].as_str().unwrap()
+        )),
+        "{body}"
+    );
+    assert!(body.contains(id), "{body}");
+}
+
 /// Two server processes on one PostgreSQL sweep the same monitors and take check-ins for
 /// them at once: one event per transition per monitor.
 async fn two_replicas_one_event_per_transition() {
@@ -637,5 +683,6 @@ on_both_backends!(
     interval_late_down_recovered,
     cron_late_down_recovered,
     failed_and_overrunning_runs,
-    paused_monitors
+    paused_monitors,
+    email_for_monitor_events
 );

@@ -1,6 +1,7 @@
 //! `ratel`: the command-line client. Mirrors the official `taskbadger` CLI: `configure`,
-//! `create`, `update`, `get`, `list`, and `run NAME -- CMD ARGS...`, which wraps any command
-//! in a tracked task.
+//! `create`, `update`, `get`, `list`, and `run NAME [--monitor-id ID] -- CMD ARGS...`, which
+//! wraps any command in a tracked task (a monitor's run with `--monitor-id`); beyond it,
+//! `webhooks`, `deliveries` and `monitors`.
 //!
 //! Settings, highest precedence first: flags, the environment (`RATEL_*` or `TASKBADGER_*`),
 //! the config file (`ratel configure` writes it). The API key is never a flag.
@@ -14,8 +15,8 @@ use std::time::Duration;
 use clap::{Args, Parser, Subcommand};
 use ratel_client::generated::types::DeliveryStatusEnum;
 use ratel_client::{
-    Action, Client, Config, DeliveryFilter, Error, Field, ListFilter, NewTask, NewWebhook,
-    ProjectKey, Status, Task, TaskUpdate,
+    Action, Client, Config, DeliveryFilter, Error, Field, ListFilter, NewMonitor, NewTask,
+    NewWebhook, ProjectKey, Status, Task, TaskUpdate,
 };
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -86,6 +87,9 @@ enum Command {
         /// Seconds between heartbeats while the command runs.
         #[arg(long, default_value_t = 5, value_parser = clap::value_parser!(u64).range(1..=3600))]
         update_frequency: u64,
+        /// Check in to this monitor (its UUID): the task is one of its runs.
+        #[arg(long)]
+        monitor_id: Option<String>,
         /// The command and its arguments.
         #[arg(last = true, required = true)]
         command: Vec<String>,
@@ -96,6 +100,46 @@ enum Command {
     /// The delivery log: every event sent through an integration.
     #[command(subcommand)]
     Deliveries(DeliveriesCommand),
+    /// Monitors: the expectation that a scheduled job runs.
+    #[command(subcommand)]
+    Monitors(MonitorsCommand),
+}
+
+#[derive(Subcommand)]
+enum MonitorsCommand {
+    /// Add a monitor (one of --interval or --cron); prints its id.
+    Create {
+        name: String,
+        /// Expect a run within this many seconds after the previous one started.
+        #[arg(long, conflicts_with = "cron", required_unless_present = "cron")]
+        interval: Option<u32>,
+        /// Expect a run at each time of this five-field cron schedule.
+        #[arg(long)]
+        cron: Option<String>,
+        /// The IANA time zone of the cron schedule (default UTC).
+        #[arg(long, requires = "cron")]
+        timezone: Option<String>,
+        /// Seconds a run may be late before the monitor is down (default 300).
+        #[arg(long)]
+        grace: Option<u32>,
+        /// Seconds a run may take before it counts as failed.
+        #[arg(long)]
+        max_runtime: Option<u32>,
+        /// Where its events go: email or webhook:<slug>.
+        #[arg(long)]
+        alert: Option<String>,
+        /// The addresses of an email alert (comma-separated).
+        #[arg(long, requires = "alert")]
+        alert_to: Option<String>,
+    },
+    /// List the project's monitors.
+    List,
+    /// Print a monitor as JSON.
+    Show { id: String },
+    /// Pause a monitor: its runs are still linked, and nothing is expected or sent.
+    Pause { id: String },
+    /// Resume a paused monitor (it expects nothing until its next run).
+    Resume { id: String },
 }
 
 #[derive(Subcommand)]
@@ -329,6 +373,7 @@ async fn run(
     name: String,
     actions: Vec<String>,
     frequency: u64,
+    monitor: Option<String>,
     command: Vec<String>,
 ) -> Result<u8, Error> {
     let mut new = NewTask::new(name)
@@ -336,6 +381,9 @@ async fn run(
         .stale_timeout(u32::try_from(frequency * 2).unwrap_or(u32::MAX));
     for a in &actions {
         new = new.action(parse_action(a)?);
+    }
+    if let Some(monitor) = monitor {
+        new = new.monitor(monitor);
     }
     let mut task = match Task::create(&client, new).await {
         Ok(task) => Some(task),
@@ -485,6 +533,7 @@ async fn execute(cli: Cli) -> Result<u8, Error> {
             name,
             actions,
             update_frequency,
+            monitor_id,
             command,
         } => {
             let client = client(&cli)?;
@@ -493,13 +542,77 @@ async fn execute(cli: Cli) -> Result<u8, Error> {
                 name.clone(),
                 actions.clone(),
                 *update_frequency,
+                monitor_id.clone(),
                 command.clone(),
             )
             .await
         }
         Command::Webhooks(command) => webhooks(client(&cli)?, command).await,
         Command::Deliveries(command) => deliveries(client(&cli)?, command).await,
+        Command::Monitors(command) => monitors(client(&cli)?, command).await,
     }
+}
+
+async fn monitors(client: Client, command: &MonitorsCommand) -> Result<u8, Error> {
+    let show = |m: &ratel_client::generated::types::Monitor| {
+        println!("{}", serde_json::to_string_pretty(m).unwrap_or_default());
+    };
+    match command {
+        MonitorsCommand::Create {
+            name,
+            interval,
+            cron,
+            timezone,
+            grace,
+            max_runtime,
+            alert,
+            alert_to,
+        } => {
+            let mut new = match (interval, cron) {
+                (Some(secs), _) => NewMonitor::interval(name.clone(), *secs),
+                (None, Some(schedule)) => NewMonitor::cron(name.clone(), schedule.clone()),
+                (None, None) => return Err(Error::Config("give --interval or --cron".into())),
+            };
+            if let Some(tz) = timezone {
+                new = new.timezone(tz.clone());
+            }
+            if let Some(grace) = grace {
+                new = new.grace(*grace);
+            }
+            if let Some(max) = max_runtime {
+                new = new.max_runtime(*max);
+            }
+            if let Some(integration) = alert {
+                let config = alert_to.as_ref().map(|to| serde_json::json!({ "to": to }));
+                new = new.alert(integration.clone(), config);
+            }
+            println!("{}", client.create_monitor(new).await?.id);
+        }
+        MonitorsCommand::List => {
+            for m in client.monitors().await? {
+                let expects = match (&m.interval, &m.schedule) {
+                    (Some(secs), _) => format!("every {secs}s"),
+                    (_, Some(schedule)) => format!("{} {}", schedule.as_str(), m.timezone.as_str()),
+                    _ => "-".to_owned(),
+                };
+                let next = m
+                    .next_expected_at
+                    .map_or("-".to_owned(), |t| t.to_rfc3339());
+                println!(
+                    "{}  {:<7}  {:<24}  {:<32}  {}",
+                    m.id,
+                    m.state.to_string(),
+                    expects,
+                    next,
+                    m.name.as_str()
+                );
+            }
+        }
+        MonitorsCommand::Show { id } => show(&client.monitor(id).await?),
+        MonitorsCommand::Pause { id } => show(&client.set_monitor_enabled(id, false).await?),
+        MonitorsCommand::Resume { id } => show(&client.set_monitor_enabled(id, true).await?),
+    }
+    Ok(0)
 }
 
 async fn webhooks(client: Client, command: &WebhooksCommand) -> Result<u8, Error> {
