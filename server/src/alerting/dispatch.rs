@@ -262,7 +262,10 @@ impl Inner {
         if d.monitor_id.is_some() {
             let monitor: monitor::Model =
                 serde_json::from_value(d.payload["monitor"].clone()).ok()?;
-            return Some(Event::Monitor { monitor, task });
+            return Some(Event::Monitor {
+                monitor: Box::new(monitor),
+                task,
+            });
         }
         let (config, action) = self.fired_by(d)?;
         Some(Event::Task {
@@ -324,7 +327,7 @@ impl Inner {
                 "id": d.event_id,
                 "type": d.payload["type"],
                 "timestamp": d.payload["timestamp"],
-                "monitor": self.presenter.monitor(monitor),
+                "monitor": self.presenter.monitor(*monitor),
                 "task": task.map(|t| self.presenter.task(t, organization, project)),
             }),
         };
@@ -349,7 +352,7 @@ enum Event {
         action: serde_json::Value,
     },
     Monitor {
-        monitor: monitor::Model,
+        monitor: Box<monitor::Model>,
         task: Option<task::Model>,
     },
 }
