@@ -535,13 +535,13 @@ mod tests {
     #[test]
     fn server_route_missing_from_the_spec_is_reported() {
         let (spec, mut server) = pair();
-        server["paths"]["/api/{organization_slug}/{project_slug}/monitors"] = json!({
-            "get": {"operationId": "monitor_list", "responses": {"200": {"description": ""}}}
+        server["paths"]["/api/{organization_slug}/{project_slug}/reports"] = json!({
+            "get": {"operationId": "report_list", "responses": {"200": {"description": ""}}}
         });
         reported(
             &spec,
             &server,
-            "GET /api/{organization_slug}/{project_slug}/monitors: served, missing from the spec",
+            "GET /api/{organization_slug}/{project_slug}/reports: served, missing from the spec",
         );
     }
 }

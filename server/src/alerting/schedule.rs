@@ -67,10 +67,17 @@ impl Schedule {
                 format!("\"{timezone}\" is not an IANA time zone."),
             )
         })?;
-        Ok(Schedule::Cron {
+        let schedule = Schedule::Cron {
             cron: Box::new(cron),
             timezone,
-        })
+        };
+        if schedule.next_after(Utc::now()).is_none() {
+            return Err(refuse(
+                "schedule",
+                "This schedule never comes (e.g. 30 February).",
+            ));
+        }
+        Ok(schedule)
     }
 
     /// When the next run is expected after a run that started at `last_run`: `None` when a
@@ -175,6 +182,10 @@ mod tests {
         );
         assert_eq!(
             Schedule::cron("61 * * * *", "UTC").unwrap_err().attr,
+            "schedule"
+        );
+        assert_eq!(
+            Schedule::cron("0 0 30 2 *", "UTC").unwrap_err().attr,
             "schedule"
         );
         assert_eq!(
