@@ -33,13 +33,17 @@ pub struct Options {
     /// Which stores to measure.
     #[arg(long, value_parser = ["sqlite", "postgres", "both"], default_value = "both")]
     backend: String,
-    /// Another `ratel-server` binary (e.g. built from an earlier commit): its PATCH throughput
-    /// is measured side by side with this one's, alternating, and the ratio printed.
+    /// Another `ratel-server` binary (e.g. built from an earlier commit): its create and PATCH
+    /// throughput are measured side by side with this one's, alternating, and the ratios
+    /// printed.
     #[arg(long)]
     baseline: Option<std::path::PathBuf>,
     /// Measure only SQLite `synchronous=FULL` against NORMAL (the durability default's figure).
     #[arg(long)]
     durability_only: bool,
+    /// Measure only the side-by-side comparison with `--baseline`.
+    #[arg(long, requires = "baseline")]
+    baseline_only: bool,
 }
 
 struct Server {
@@ -433,12 +437,6 @@ async fn alerting_phases(server: &Server, o: &Options, without_actions: f64) -> 
     Ok(())
 }
 
-/// PATCH progress on a fresh server of `bin`: requests per second.
-async fn patch_rate(bin: &Path, database_url: &str, o: &Options) -> Result<f64> {
-    let server = Server::start(bin, database_url)?;
-    patch_rate_on(&server, o).await
-}
-
 /// Creates (the bench's create body) on `server`: requests per second.
 async fn create_rate_on(server: &Server, o: &Options) -> Result<f64> {
     let p = phase(
@@ -511,8 +509,8 @@ async fn patch_rate_on(server: &Server, o: &Options) -> Result<f64> {
     Ok(p.requests as f64 / p.elapsed.as_secs_f64())
 }
 
-/// This binary's PATCH against a baseline's, alternating three rounds each on fresh SQLite
-/// databases; medians and their ratio.
+/// This binary's create and PATCH against a baseline's, alternating three rounds each on
+/// fresh SQLite databases; medians and their ratios.
 async fn baseline_comparison(baseline: &Path, bin: &Path, o: &Options) -> Result<()> {
     let dir = std::env::temp_dir().join(format!("ratel-bench-base-{}", ulid::Ulid::new()));
     std::fs::create_dir_all(&dir)?;
@@ -520,15 +518,25 @@ async fn baseline_comparison(baseline: &Path, bin: &Path, o: &Options) -> Result
     for round in 0..3 {
         for (bin, out, name) in [(baseline, &mut base, "base"), (bin, &mut this, "this")] {
             let url = format!("sqlite://{}/{name}-{round}.sqlite3?mode=rwc", dir.display());
-            out.push(patch_rate(bin, &url, o).await?);
+            let server = Server::start(bin, &url)?;
+            let create = create_rate_on(&server, o).await?;
+            let patch = patch_rate_on(&server, o).await?;
+            out.push((create, patch));
         }
     }
     let _ = std::fs::remove_dir_all(&dir);
-    let (b, t) = (median_f64(&base), median_f64(&this));
-    println!(
-        "  PATCH progress, SQLite, side by side: baseline {b:.0} req/s, this build {t:.0} req/s: {:.1}% (runs: {base:.0?} vs {this:.0?})",
-        100.0 * t / b
-    );
+    for (label, pick) in [
+        ("create", (|r: &(f64, f64)| r.0) as fn(&(f64, f64)) -> f64),
+        ("PATCH progress", |r| r.1),
+    ] {
+        let base: Vec<f64> = base.iter().map(pick).collect();
+        let this: Vec<f64> = this.iter().map(pick).collect();
+        let (b, t) = (median_f64(&base), median_f64(&this));
+        println!(
+            "  {label}, SQLite, side by side: baseline {b:.0} req/s, this build {t:.0} req/s: {:.1}% (runs: {base:.0?} vs {this:.0?})",
+            100.0 * t / b
+        );
+    }
     Ok(())
 }
 
@@ -775,6 +783,9 @@ pub fn run(o: Options) -> Result<()> {
         .build()?;
     if o.durability_only {
         return rt.block_on(durability_comparison(&bin, &o));
+    }
+    if let (true, Some(baseline)) = (o.baseline_only, &o.baseline) {
+        return rt.block_on(baseline_comparison(baseline, &bin, &o));
     }
     if o.backend != "postgres" {
         let dir = std::env::temp_dir().join(format!("ratel-bench-{}", ulid::Ulid::new()));
