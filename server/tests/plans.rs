@@ -146,7 +146,10 @@ async fn sqlite_list_queries_use_indexes() {
     .await;
     // Coalesced reads by id: the id list drives primary-key searches.
     let plan = store
-        .explain(ratel_server::storage::lookup::read_statement(&["A", "B"]))
+        .explain(ratel_server::storage::lookup::read_statement(
+            store.backend(),
+            &["A", "B"],
+        ))
         .await
         .unwrap();
     println!("coalesced read by id:\n  {}", plan.join("\n  "));
@@ -179,6 +182,20 @@ async fn postgres_list_queries_use_indexes() {
     .unwrap();
     store.migrate().await.unwrap();
     check(&store, |l| !l.contains("Seq Scan")).await;
+    // Coalesced reads by id: the id list drives primary-key lookups.
+    let plan = store
+        .explain(ratel_server::storage::lookup::read_statement(
+            store.backend(),
+            &["A", "B"],
+        ))
+        .await
+        .unwrap();
+    println!("coalesced read by id:\n  {}", plan.join("\n  "));
+    assert!(
+        plan.iter()
+            .any(|l| l.contains("Index Cond: ((id)::text = ANY")),
+        "{plan:?}"
+    );
     store.close().await;
     admin
         .execute_unprepared(&format!("DROP DATABASE {name} WITH (FORCE)"))

@@ -33,9 +33,9 @@ pub struct Options {
     /// Which stores to measure.
     #[arg(long, value_parser = ["sqlite", "postgres", "both"], default_value = "both")]
     backend: String,
-    /// Another `ratel-server` binary (e.g. built from an earlier commit): its create and PATCH
-    /// throughput are measured side by side with this one's, alternating, and the ratios
-    /// printed.
+    /// Another `ratel-server` binary (e.g. built from an earlier commit): its create, PATCH
+    /// and GET throughput are measured side by side with this one's, alternating, on each
+    /// selected store, and the ratios printed.
     #[arg(long)]
     baseline: Option<std::path::PathBuf>,
     /// Measure only SQLite `synchronous=FULL` against NORMAL (the durability default's figure).
@@ -509,33 +509,74 @@ async fn patch_rate_on(server: &Server, o: &Options) -> Result<f64> {
     Ok(p.requests as f64 / p.elapsed.as_secs_f64())
 }
 
-/// This binary's create and PATCH against a baseline's, alternating three rounds each on
-/// fresh SQLite databases; medians and their ratios.
-async fn baseline_comparison(baseline: &Path, bin: &Path, o: &Options) -> Result<()> {
-    let dir = std::env::temp_dir().join(format!("ratel-bench-base-{}", ulid::Ulid::new()));
-    std::fs::create_dir_all(&dir)?;
-    let (mut base, mut this) = (Vec::new(), Vec::new());
-    for round in 0..3 {
-        for (bin, out, name) in [(baseline, &mut base, "base"), (bin, &mut this, "this")] {
-            let url = format!("sqlite://{}/{name}-{round}.sqlite3?mode=rwc", dir.display());
-            let server = Server::start(bin, &url)?;
-            let create = create_rate_on(&server, o).await?;
-            let patch = patch_rate_on(&server, o).await?;
-            out.push((create, patch));
-        }
-    }
-    let _ = std::fs::remove_dir_all(&dir);
-    for (label, pick) in [
-        ("create", (|r: &(f64, f64)| r.0) as fn(&(f64, f64)) -> f64),
-        ("PATCH progress", |r| r.1),
-    ] {
-        let base: Vec<f64> = base.iter().map(pick).collect();
-        let this: Vec<f64> = this.iter().map(pick).collect();
-        let (b, t) = (median_f64(&base), median_f64(&this));
-        println!(
-            "  {label}, SQLite, side by side: baseline {b:.0} req/s, this build {t:.0} req/s: {:.1}% (runs: {base:.0?} vs {this:.0?})",
-            100.0 * t / b
+/// GET by id of 1,000 tasks created on `server`: requests per second.
+async fn get_rate_on(server: &Server, o: &Options) -> Result<f64> {
+    let targets = Arc::new(create_tasks(&server.base, &server.key, 1000, o.connections).await?);
+    let p = phase(
+        "GET",
+        server,
+        o.connections,
+        Duration::from_secs(o.seconds),
+        Arc::new(move |n| {
+            let path = format!("/api/default/default/tasks/{}/", targets[n % targets.len()]);
+            (Method::GET, path, None)
+        }),
+    )
+    .await?;
+    Ok(p.requests as f64 / p.elapsed.as_secs_f64())
+}
+
+/// A fresh database of `backend` for one run: its URL, and how to drop it.
+fn fresh_database(backend: &str, dir: &Path, name: &str) -> Result<(String, Option<String>)> {
+    if backend == "postgres" {
+        let db = format!(
+            "ratel_bench_{}",
+            ulid::Ulid::new().to_string().to_lowercase()
         );
+        psql(&format!("CREATE DATABASE {db}"))?;
+        Ok((format!("postgres://postgres@127.0.0.1:5432/{db}"), Some(db)))
+    } else {
+        let url = format!("sqlite://{}/{name}.sqlite3?mode=rwc", dir.display());
+        Ok((url, None))
+    }
+}
+
+/// This binary's create, PATCH and GET against a baseline's, alternating three rounds each on
+/// fresh databases of each selected store; medians and their ratios.
+async fn baseline_comparison(baseline: &Path, bin: &Path, o: &Options) -> Result<()> {
+    let backends: &[&str] = match o.backend.as_str() {
+        "both" => &["sqlite", "postgres"],
+        "postgres" => &["postgres"],
+        _ => &["sqlite"],
+    };
+    for backend in backends {
+        let dir = std::env::temp_dir().join(format!("ratel-bench-base-{}", ulid::Ulid::new()));
+        std::fs::create_dir_all(&dir)?;
+        let (mut base, mut this) = (Vec::new(), Vec::new());
+        for round in 0..3 {
+            for (bin, out, name) in [(baseline, &mut base, "base"), (bin, &mut this, "this")] {
+                let (url, pg) = fresh_database(backend, &dir, &format!("{name}-{round}"))?;
+                let server = Server::start(bin, &url)?;
+                let create = create_rate_on(&server, o).await?;
+                let patch = patch_rate_on(&server, o).await?;
+                let get = get_rate_on(&server, o).await?;
+                drop(server);
+                if let Some(db) = pg {
+                    psql(&format!("DROP DATABASE IF EXISTS {db} WITH (FORCE)"))?;
+                }
+                out.push([create, patch, get]);
+            }
+        }
+        let _ = std::fs::remove_dir_all(&dir);
+        for (i, label) in ["create", "PATCH progress", "GET"].iter().enumerate() {
+            let base: Vec<f64> = base.iter().map(|r| r[i]).collect();
+            let this: Vec<f64> = this.iter().map(|r| r[i]).collect();
+            let (b, t) = (median_f64(&base), median_f64(&this));
+            println!(
+                "  {label}, {backend}, side by side: baseline {b:.0} req/s, this build {t:.0} req/s: {:.1}% (runs: {base:.0?} vs {this:.0?})",
+                100.0 * t / b
+            );
+        }
     }
     Ok(())
 }
@@ -801,9 +842,6 @@ pub fn run(o: Options) -> Result<()> {
         cli_overhead(&ratel, &bin, &url)?;
         let _ = std::fs::remove_dir_all(&dir);
         rt.block_on(durability_comparison(&bin, &o))?;
-        if let Some(baseline) = &o.baseline {
-            rt.block_on(baseline_comparison(baseline, &bin, &o))?;
-        }
     }
     if o.backend != "sqlite" {
         let name = format!(
@@ -819,6 +857,9 @@ pub fn run(o: Options) -> Result<()> {
         let result = rt.block_on(sdk_progress(&bin, &url, o.seconds));
         psql(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))?;
         result?;
+    }
+    if let Some(baseline) = &o.baseline {
+        rt.block_on(baseline_comparison(baseline, &bin, &o))?;
     }
     Ok(())
 }

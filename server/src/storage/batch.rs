@@ -1,4 +1,4 @@
-//! Group commit for self-contained SQLite writes.
+//! Group commit for self-contained writes.
 //!
 //! SQLite has one writer, and every statement sent through sqlx is a round trip to the
 //! connection's worker thread. Under load, a write that holds the writer spends most of that
@@ -7,6 +7,12 @@
 //! One task takes whatever has queued up and runs it in one transaction, as a few
 //! multi-statement chunks (see `chunks`): a few round trips and a single commit for the lot,
 //! while every job still gets its own result and its own response.
+//!
+//! On PostgreSQL every autocommit write pays a commit and a WAL flush of its own; there a few
+//! writer lanes (each on a pooled connection) take turns at the queue, and each runs what it
+//! took as one transaction, statement by statement (PostgreSQL prepares one statement at a
+//! time), with one commit. A batch takes its rows' locks in id order, so lanes running at once
+//! never wait on each other in a cycle.
 //!
 //! A job's statements are all-or-nothing, as a transaction of its own would be: when a batch
 //! fails it is rolled back and each job is then run on its own, so a bad job fails alone.
@@ -40,8 +46,8 @@ pub struct WriteJob {
     /// (the alerting engine's evaluation of a task write).
     pub after: Option<Arc<dyn AfterWrite>>,
     /// A single statement equivalent to `statements` for rows that `after` would leave
-    /// alone, returning nothing otherwise. Where writes are not batched (PostgreSQL) it is
-    /// tried first, in autocommit: one round trip instead of a transaction's three.
+    /// alone, returning nothing otherwise. A job alone in its batch tries it first, in
+    /// autocommit: one round trip instead of a transaction's three.
     pub unwatched: Option<Statement>,
 }
 
@@ -121,12 +127,25 @@ pub struct Batcher {
 }
 
 impl Batcher {
-    /// Starts the writer task on `writer`; each batch holds `gate`, which transactional
-    /// writes also take, so the two kinds of write never interleave.
-    pub fn start(writer: DatabaseConnection, gate: Arc<Mutex<()>>) -> Self {
+    /// Starts `lanes` writer tasks on `writer`; each batch holds `gate` if there is one (on
+    /// SQLite transactional writes take it too, so the two kinds of write never interleave).
+    pub fn start(writer: DatabaseConnection, gate: Option<Arc<Mutex<()>>>, lanes: usize) -> Self {
         let (batcher, rx) = Self::unstarted();
-        tokio::spawn(run(writer, gate, rx, batcher.stats.clone()));
+        let rx = Arc::new(Mutex::new(rx));
+        for _ in 0..lanes.max(1) {
+            tokio::spawn(run(
+                writer.clone(),
+                gate.clone(),
+                rx.clone(),
+                batcher.stats.clone(),
+            ));
+        }
         batcher
+    }
+
+    /// How many batches and jobs have run.
+    pub fn stats(&self) -> &BatchStats {
+        &self.stats
     }
 
     /// The queue alone; jobs wait in it until `run` takes the receiver.
@@ -159,24 +178,42 @@ fn stopped() -> StorageError {
 
 async fn run(
     writer: DatabaseConnection,
-    gate: Arc<Mutex<()>>,
-    mut rx: mpsc::Receiver<Queued>,
+    gate: Option<Arc<Mutex<()>>>,
+    rx: Arc<Mutex<mpsc::Receiver<Queued>>>,
     stats: Arc<BatchStats>,
 ) {
     let mut batch = Vec::with_capacity(MAX_BATCH);
-    while rx.recv_many(&mut batch, MAX_BATCH).await > 0 {
-        let _gate = gate.lock().await;
+    loop {
+        // One lane at a time takes from the queue; the others run what they took.
+        let mut queue = rx.lock().await;
+        if queue.recv_many(&mut batch, MAX_BATCH).await == 0 {
+            return;
+        }
+        let _gate = match &gate {
+            Some(gate) => Some(gate.lock().await),
+            None => None,
+        };
         // Whatever queued while the gate was held by someone else joins this batch.
         while batch.len() < MAX_BATCH {
-            match rx.try_recv() {
+            match queue.try_recv() {
                 Ok(queued) => batch.push(queued),
                 Err(_) => break,
             }
+        }
+        drop(queue);
+        if writer.get_database_backend() == DatabaseBackend::Postgres {
+            // Row locks in id order (stable: one task's writes keep their order).
+            batch.sort_by(|a, b| lock_order(&a.job).cmp(&lock_order(&b.job)));
         }
         stats.batches.fetch_add(1, Ordering::Relaxed);
         stats.jobs.fetch_add(batch.len() as u64, Ordering::Relaxed);
         execute(&writer, std::mem::take(&mut batch)).await;
     }
+}
+
+/// The order in which a batch takes its rows' locks: by the id of the row a job writes.
+fn lock_order(job: &WriteJob) -> Option<(&str, i64)> {
+    job.returns.as_ref().map(|k| (k.id.as_str(), k.project_id))
 }
 
 async fn execute(conn: &DatabaseConnection, batch: Vec<Queued>) {
@@ -232,23 +269,33 @@ async fn run_jobs(
     }
 }
 
-/// Runs the jobs' statements as chunks, then their `after`s' statements as chunks.
+/// Runs the jobs' statements, then their `after`s' statements: as multi-statement chunks on
+/// SQLite, one by one on PostgreSQL.
 async fn run_in(txn: &DatabaseTransaction, jobs: &[&WriteJob]) -> StorageResult<Vec<QueryResult>> {
+    let backend = txn.get_database_backend();
     let units: Vec<&[Statement]> = jobs.iter().map(|job| &job.statements[..]).collect();
     let mut rows = Vec::new();
-    for chunk in chunks(&units) {
-        rows.extend(txn.query_all_raw(chunk).await?);
+    for statement in sendable(backend, &units) {
+        rows.extend(txn.query_all_raw(statement).await?);
     }
-    let followups = follow_all(txn.get_database_backend(), jobs, &rows)?;
+    let followups = follow_all(backend, jobs, &rows)?;
     let units: Vec<&[Statement]> = followups
         .iter()
         .map(|f| &f.statements[..])
         .filter(|statements| !statements.is_empty())
         .collect();
-    for chunk in chunks(&units) {
-        txn.execute_raw(chunk).await?;
+    for statement in sendable(backend, &units) {
+        txn.execute_raw(statement).await?;
     }
     Ok(rows)
+}
+
+/// The statements as the backend takes them: chunks on SQLite, each alone on PostgreSQL.
+fn sendable(backend: DatabaseBackend, units: &[&[Statement]]) -> Vec<Statement> {
+    match backend {
+        DatabaseBackend::Sqlite => chunks(units),
+        _ => units.iter().flat_map(|unit| unit.iter().cloned()).collect(),
+    }
 }
 
 /// Asks each job's `after` for its statements, in job order, handing on what earlier ones
@@ -391,8 +438,13 @@ mod tests {
         while batcher.queued() < count {
             tokio::task::yield_now().await;
         }
-        let gate = store.write_gate.clone().unwrap();
-        tokio::spawn(run(store.writer.clone(), gate, rx, batcher.stats.clone()));
+        let gate = store.write_gate.clone();
+        tokio::spawn(run(
+            store.writer.clone(),
+            gate,
+            Arc::new(Mutex::new(rx)),
+            batcher.stats.clone(),
+        ));
         let mut results = Vec::new();
         for handle in handles {
             let result = handle

@@ -41,9 +41,14 @@ pub struct Lookups {
 }
 
 impl Lookups {
-    pub fn start(db: DatabaseConnection) -> Self {
+    /// Starts `lanes` reader tasks on `db`: one at a time takes what has queued, so while
+    /// one reads, the next batch gathers.
+    pub fn start(db: DatabaseConnection, lanes: usize) -> Self {
         let (lookups, rx) = Self::unstarted();
-        tokio::spawn(run(db, rx, lookups.reads.clone()));
+        let rx = Arc::new(tokio::sync::Mutex::new(rx));
+        for _ in 0..lanes.max(1) {
+            tokio::spawn(run(db.clone(), rx.clone(), lookups.reads.clone()));
+        }
         lookups
     }
 
@@ -78,9 +83,17 @@ fn stopped() -> StorageError {
     StorageError::Unavailable(DbErr::Custom("the lookup queue has stopped".into()))
 }
 
-async fn run(db: DatabaseConnection, mut rx: mpsc::Receiver<Pending>, reads: Arc<AtomicU64>) {
+async fn run(
+    db: DatabaseConnection,
+    rx: Arc<tokio::sync::Mutex<mpsc::Receiver<Pending>>>,
+    reads: Arc<AtomicU64>,
+) {
     let mut batch = Vec::with_capacity(MAX_IDS);
-    while rx.recv_many(&mut batch, MAX_IDS).await > 0 {
+    loop {
+        let taken = rx.lock().await.recv_many(&mut batch, MAX_IDS).await;
+        if taken == 0 {
+            return;
+        }
         reads.fetch_add(1, Ordering::Relaxed);
         let ids: Vec<&str> = batch.iter().map(|p| p.key.id.as_str()).collect();
         match read(&db, &ids).await {
@@ -105,19 +118,35 @@ async fn run(db: DatabaseConnection, mut rx: mpsc::Receiver<Pending>, reads: Arc
 }
 
 async fn read(db: &DatabaseConnection, ids: &[&str]) -> StorageResult<Vec<task::Model>> {
-    let rows = db.query_all_raw(read_statement(ids)).await?;
+    let rows = db
+        .query_all_raw(read_statement(db.get_database_backend(), ids))
+        .await?;
     Ok(rows.iter().map(decode_task).collect::<Result<_, _>>()?)
 }
 
 /// The statement a coalesced read runs (SQLite), also for query-plan inspection.
-pub fn read_statement(ids: &[&str]) -> Statement {
-    let ids = serde_json::Value::from(ids).to_string();
-    select_tasks()
-        .filter(Expr::cust_with_values(
+pub fn read_statement(backend: DatabaseBackend, ids: &[&str]) -> Statement {
+    let (condition, ids) = match backend {
+        // `= ANY(array)`: an index lookup per id. The array is a text literal (each id quoted,
+        // `"` and `\` escaped), so no array type needs binding.
+        DatabaseBackend::Postgres => {
+            let quoted: Vec<String> = ids
+                .iter()
+                .map(|id| format!("\"{}\"", id.replace('\\', "\\\\").replace('"', "\\\"")))
+                .collect();
+            (
+                "\"task\".\"id\" = ANY($1::text[])",
+                format!("{{{}}}", quoted.join(",")),
+            )
+        }
+        _ => (
             "\"task\".\"id\" IN (SELECT value FROM json_each(?))",
-            [ids],
-        ))
-        .build(DatabaseBackend::Sqlite)
+            serde_json::Value::from(ids).to_string(),
+        ),
+    };
+    select_tasks()
+        .filter(Expr::cust_with_values(condition, [ids]))
+        .build(backend)
 }
 
 #[cfg(test)]
@@ -156,7 +185,11 @@ mod tests {
         while lookups.queued() < keys.len() {
             tokio::task::yield_now().await;
         }
-        tokio::spawn(run(store.conn().clone(), rx, lookups.reads.clone()));
+        tokio::spawn(run(
+            store.conn().clone(),
+            Arc::new(tokio::sync::Mutex::new(rx)),
+            lookups.reads.clone(),
+        ));
         let mut found = Vec::new();
         for handle in handles {
             found.push(handle.await.unwrap().unwrap().map(|t| t.id));

@@ -131,9 +131,9 @@ pub struct Store {
     writer: DatabaseConnection,
     write_gate: Option<Arc<Mutex<()>>>,
     /// Group commit of self-contained writes, on SQLite.
-    batcher: Option<Batcher>,
+    batcher: Batcher,
     /// Coalesced reads of single tasks, on SQLite.
-    lookups: Option<Lookups>,
+    lookups: Lookups,
     /// Raised after a commit that queued deliveries, so that this process's dispatcher
     /// starts on them at once.
     outbox: Arc<Notify>,
@@ -163,12 +163,14 @@ impl Store {
             .unwrap_or(if sqlite { 4 } else { 16 });
         let db = Database::connect(Self::options(settings, pool, READ_STATEMENT_CACHE)).await?;
         if db.get_database_backend() != DatabaseBackend::Sqlite {
+            // Group commit and coalesced reads over the pool: a quarter of it each at most.
+            let lanes = (pool as usize / 4).max(1);
             return Ok(Self {
                 writer: db.clone(),
+                batcher: Batcher::start(db.clone(), None, lanes),
+                lookups: Lookups::start(db.clone(), lanes),
                 db,
                 write_gate: None,
-                batcher: None,
-                lookups: None,
                 outbox: Arc::default(),
                 watched: Arc::default(),
             });
@@ -176,9 +178,9 @@ impl Store {
         let writer = Database::connect(Self::options(settings, 1, WRITE_STATEMENT_CACHE)).await?;
         let gate = Arc::new(Mutex::new(()));
         Ok(Self {
-            lookups: Some(Lookups::start(db.clone())),
+            lookups: Lookups::start(db.clone(), 1),
             db,
-            batcher: Some(Batcher::start(writer.clone(), gate.clone())),
+            batcher: Batcher::start(writer.clone(), Some(gate.clone()), 1),
             writer,
             write_gate: Some(gate),
             outbox: Arc::default(),
@@ -273,39 +275,9 @@ impl Store {
     }
 
     /// Runs a write that needs no reads between its statements, all or nothing, and returns the
-    /// row its statements return, if any. On SQLite it joins the group commit (see `batch`); on
-    /// PostgreSQL it runs at once, in a transaction when there is more than one statement.
+    /// row its statements return, if any. It joins the group commit (see `batch`).
     pub async fn write(&self, job: WriteJob) -> StorageResult<Option<sea_orm::QueryResult>> {
-        if let Some(batcher) = &self.batcher {
-            return batcher.submit(job).await;
-        }
-        if let (Some(unwatched), Some(_)) = (&job.unwatched, &job.after) {
-            let mut rows = self.writer.query_all_raw(unwatched.clone()).await?;
-            if !rows.is_empty() {
-                return Ok(Some(rows.swap_remove(0)));
-            }
-        }
-        let mut rows = if let ([statement], None) = (&job.statements[..], &job.after) {
-            self.writer.query_all_raw(statement.clone()).await?
-        } else {
-            let txn = self.writer.begin().await?;
-            let mut rows = Vec::new();
-            for statement in job.statements {
-                rows.extend(txn.query_all_raw(statement).await?);
-            }
-            if let (Some(after), Some(row)) = (&job.after, rows.first()) {
-                for statement in after.follow(self.backend(), row, None)?.statements {
-                    txn.execute_raw(statement).await?;
-                }
-            }
-            txn.commit().await?;
-            rows
-        };
-        Ok(if job.returns.is_some() && !rows.is_empty() {
-            Some(rows.swap_remove(0))
-        } else {
-            None
-        })
+        self.batcher.submit(job).await
     }
 
     /// Runs one statement on its own, in autocommit, and returns every row it returns (on

@@ -85,17 +85,11 @@ pub struct TaskPage {
 
 impl Store {
     pub async fn get_task(&self, project_id: i64, id: &str) -> StorageResult<Option<task::Model>> {
-        if let Some(lookups) = &self.lookups {
-            let key = RowKey {
-                id: id.to_owned(),
-                project_id,
-            };
-            return lookups.get(key).await;
-        }
-        Ok(task::Entity::find_by_id(id.to_owned())
-            .filter(task::Column::ProjectId.eq(project_id))
-            .one(self.conn())
-            .await?)
+        let key = RowKey {
+            id: id.to_owned(),
+            project_id,
+        };
+        self.lookups.get(key).await
     }
 
     /// Reads a task inside a write transaction, locking its row on PostgreSQL.
@@ -188,9 +182,10 @@ impl Store {
     }
 
     pub(super) fn update_job(&self, project_id: i64, id: &str, c: TaskChanges) -> WriteJob {
-        // Where writes are batched (SQLite) a transaction is shared anyway; elsewhere a task
-        // without actions is updated on its own, in autocommit (see `Store::write`).
-        let unwatched = self.batcher.is_none();
+        // On SQLite a batch's transaction is cheap; on PostgreSQL a job alone in its batch
+        // tries the update of a task without actions first, in autocommit (one round trip
+        // instead of a transaction's; see `batch::run_jobs`).
+        let unwatched = self.backend() == DatabaseBackend::Postgres;
         let (update, unwatched) =
             task_update::update_statements(self.backend(), project_id, id, c, unwatched);
         WriteJob {
