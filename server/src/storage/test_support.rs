@@ -31,6 +31,54 @@ pub async fn sqlite_store() -> (Store, TempDir) {
     (store, TempDir(dir))
 }
 
+/// A fresh PostgreSQL database on the local server, dropped (with `psql`) when the guard is.
+pub struct PgDatabase(String);
+
+impl Drop for PgDatabase {
+    fn drop(&mut self) {
+        let _ = std::process::Command::new("psql")
+            .args([
+                "-h",
+                "127.0.0.1",
+                "-U",
+                "postgres",
+                "-d",
+                "postgres",
+                "-q",
+                "-c",
+            ])
+            .arg(format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", self.0))
+            .status();
+    }
+}
+
+/// A migrated store on a fresh PostgreSQL database.
+pub async fn postgres_store() -> (Store, PgDatabase) {
+    use sea_orm::ConnectionTrait;
+    let name = format!(
+        "ratel_unit_{}",
+        ulid::Ulid::new().to_string().to_lowercase()
+    );
+    let admin = sea_orm::Database::connect("postgres://postgres@127.0.0.1:5432/postgres")
+        .await
+        .unwrap();
+    admin
+        .execute_unprepared(&format!("CREATE DATABASE {name}"))
+        .await
+        .unwrap();
+    let _ = admin.close().await;
+    let guard = PgDatabase(name.clone());
+    let store = Store::connect(&DbSettings {
+        url: format!("postgres://postgres@127.0.0.1:5432/{name}"),
+        max_connections: Some(4),
+        sqlite_synchronous_full: false,
+    })
+    .await
+    .unwrap();
+    store.migrate().await.unwrap();
+    (store, guard)
+}
+
 /// A pending task with every optional field empty.
 pub fn new_task(id: &str, project_id: i64) -> task::Model {
     let now = Utc::now();
