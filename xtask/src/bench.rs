@@ -44,6 +44,9 @@ pub struct Options {
     /// Measure only the side-by-side comparison with `--baseline`.
     #[arg(long, requires = "baseline")]
     baseline_only: bool,
+    /// Measure only Ratel against the bare server on PostgreSQL.
+    #[arg(long)]
+    bare_only: bool,
 }
 
 struct Server {
@@ -66,7 +69,7 @@ impl Server {
 
     /// Starts `bin` with extra environment (settings) on top of the bench's own.
     fn start_with(bin: &Path, database_url: &str, env: &[(&str, &str)]) -> Result<Server> {
-        let mut child = Command::new(bin)
+        let child = Command::new(bin)
             .args(["serve", "--bind", "127.0.0.1:0"])
             .envs(env.iter().copied())
             .env("DATABASE_URL", database_url)
@@ -76,6 +79,22 @@ impl Server {
             .stdout(Stdio::piped())
             .spawn()
             .context("starting ratel-server")?;
+        Server::listening(child)
+    }
+
+    /// The bare server (`bare.rs`), run by this very binary, on a PostgreSQL database.
+    fn start_bare(database_url: &str) -> Result<Server> {
+        let child = Command::new(std::env::current_exe()?)
+            .arg("bare-server")
+            .env("DATABASE_URL", database_url)
+            .stdout(Stdio::piped())
+            .spawn()
+            .context("starting the bare server")?;
+        Server::listening(child)
+    }
+
+    /// Waits for a started server's `listening on` line (and the first start's key).
+    fn listening(mut child: Child) -> Result<Server> {
         let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
         let mut key = String::new();
         let base = loop {
@@ -541,6 +560,42 @@ fn fresh_database(backend: &str, dir: &Path, name: &str) -> Result<(String, Opti
     }
 }
 
+/// Ratel against the bare server (`bare.rs`: one statement per request) on PostgreSQL,
+/// alternating three rounds each on fresh databases: medians, and Ratel's as a multiple.
+async fn bare_comparison(bin: &Path, o: &Options) -> Result<()> {
+    let dir = std::env::temp_dir();
+    let (mut bare, mut ratel) = (Vec::new(), Vec::new());
+    for _ in 0..3 {
+        for (out, is_bare) in [(&mut bare, true), (&mut ratel, false)] {
+            let (url, db) = fresh_database("postgres", &dir, "")?;
+            let server = if is_bare {
+                Server::start_bare(&url)?
+            } else {
+                Server::start(bin, &url)?
+            };
+            let create = create_rate_on(&server, o).await?;
+            let patch = patch_rate_on(&server, o).await?;
+            let get = get_rate_on(&server, o).await?;
+            drop(server);
+            if let Some(db) = db {
+                psql(&format!("DROP DATABASE IF EXISTS {db} WITH (FORCE)"))?;
+            }
+            out.push([create, patch, get]);
+        }
+    }
+    println!("PostgreSQL, Ratel against a bare poem + sea-orm server (one statement per request):");
+    for (i, label) in ["create", "PATCH progress", "GET"].iter().enumerate() {
+        let bare: Vec<f64> = bare.iter().map(|r| r[i]).collect();
+        let ratel: Vec<f64> = ratel.iter().map(|r| r[i]).collect();
+        let (b, r) = (median_f64(&bare), median_f64(&ratel));
+        println!(
+            "  {label:<16} Ratel {r:.0} req/s, bare {b:.0} req/s: {:.2}x (runs: {ratel:.0?} vs {bare:.0?})",
+            r / b
+        );
+    }
+    Ok(())
+}
+
 /// This binary's create, PATCH and GET against a baseline's, alternating three rounds each on
 /// fresh databases of each selected store; medians and their ratios.
 async fn baseline_comparison(baseline: &Path, bin: &Path, o: &Options) -> Result<()> {
@@ -828,6 +883,9 @@ pub fn run(o: Options) -> Result<()> {
     if let (true, Some(baseline)) = (o.baseline_only, &o.baseline) {
         return rt.block_on(baseline_comparison(baseline, &bin, &o));
     }
+    if o.bare_only {
+        return rt.block_on(bare_comparison(&bin, &o));
+    }
     if o.backend != "postgres" {
         let dir = std::env::temp_dir().join(format!("ratel-bench-{}", ulid::Ulid::new()));
         std::fs::create_dir_all(&dir)?;
@@ -857,6 +915,9 @@ pub fn run(o: Options) -> Result<()> {
         let result = rt.block_on(sdk_progress(&bin, &url, o.seconds));
         psql(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))?;
         result?;
+    }
+    if o.backend != "sqlite" {
+        rt.block_on(bare_comparison(&bin, &o))?;
     }
     if let Some(baseline) = &o.baseline {
         rt.block_on(baseline_comparison(baseline, &bin, &o))?;

@@ -23,6 +23,14 @@ enum Command {
     Check,
     /// Benchmark the release server over loopback (SQLite and PostgreSQL).
     Bench(bench::Options),
+    /// The benchmark's bare server (one statement per request) on `DATABASE_URL`.
+    #[command(hide = true)]
+    BareServer,
+}
+
+fn bare_server() -> anyhow::Result<()> {
+    let url = std::env::var("DATABASE_URL")?;
+    tokio::runtime::Runtime::new()?.block_on(xtask::bare::serve(&url))
 }
 
 fn main() -> ExitCode {
@@ -30,6 +38,7 @@ fn main() -> ExitCode {
         Command::Codegen => codegen::run().map(|()| true),
         Command::Check => check::run(),
         Command::Bench(opts) => bench::run(opts).map(|()| true),
+        Command::BareServer => bare_server().map(|()| true),
     };
     match result {
         Ok(true) => ExitCode::SUCCESS,

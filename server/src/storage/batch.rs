@@ -290,12 +290,95 @@ async fn run_in(txn: &DatabaseTransaction, jobs: &[&WriteJob]) -> StorageResult<
     Ok(rows)
 }
 
-/// The statements as the backend takes them: chunks on SQLite, each alone on PostgreSQL.
+/// The statements as the backend takes them: chunks on SQLite; on PostgreSQL each alone,
+/// except runs of the same plain INSERTs (creates), which go as multi-row INSERTs.
 fn sendable(backend: DatabaseBackend, units: &[&[Statement]]) -> Vec<Statement> {
     match backend {
         DatabaseBackend::Sqlite => chunks(units),
-        _ => units.iter().flat_map(|unit| unit.iter().cloned()).collect(),
+        _ => merged_inserts(units),
     }
+}
+
+/// PostgreSQL cannot take several statements in one prepared message, but one INSERT can take
+/// many rows: a run of jobs whose statements are the same plain INSERTs, position by position
+/// (creates with the same number of tags), becomes one multi-row INSERT per position. Runs
+/// are cut in power-of-two pieces, as on SQLite, so that the statement texts stay few and
+/// prepared. Anything else is sent as it is, in order.
+fn merged_inserts(units: &[&[Statement]]) -> Vec<Statement> {
+    let mut out = Vec::new();
+    let mut rest = units;
+    while let Some(first) = rest.first() {
+        let run = if first.iter().all(|s| values_clause(&s.sql).is_some()) {
+            rest.iter().take_while(|unit| same_sql(unit, first)).count()
+        } else {
+            1
+        };
+        let (piece, tail) = rest.split_at(1 << run.ilog2());
+        if let [unit] = piece {
+            out.extend(unit.iter().cloned());
+        } else {
+            for position in 0..first.len() {
+                out.push(multi_row(piece.iter().map(|unit| &unit[position])));
+            }
+        }
+        rest = tail;
+    }
+    out
+}
+
+/// Where the rows of a plain `INSERT … VALUES (…)` begin, when its rows hold only
+/// placeholders (no RETURNING, no ON CONFLICT, no literal that could hold a `$`).
+fn values_clause(sql: &str) -> Option<usize> {
+    if !sql.starts_with("INSERT INTO ") {
+        return None;
+    }
+    let at = sql.find(" VALUES ")? + " VALUES ".len();
+    sql[at..]
+        .bytes()
+        .all(|b| b.is_ascii_digit() || b" $,()".contains(&b))
+        .then_some(at)
+}
+
+/// One INSERT with the rows of every statement (the same INSERT text), placeholders renumbered
+/// and values concatenated.
+fn multi_row<'a>(statements: impl Iterator<Item = &'a Statement>) -> Statement {
+    let mut merged: Option<Statement> = None;
+    let mut count = 0;
+    for s in statements {
+        let values = s.values.as_ref().map_or(&[][..], |v| &v.0[..]);
+        match &mut merged {
+            None => merged = Some(s.clone()),
+            Some(m) => {
+                let at = values_clause(&s.sql).unwrap_or(s.sql.len());
+                m.sql.push_str(", ");
+                m.sql.push_str(&renumber(&s.sql[at..], count));
+                m.values
+                    .get_or_insert_with(|| Values(Vec::new()))
+                    .0
+                    .extend(values.iter().cloned());
+            }
+        }
+        count += values.len();
+    }
+    merged.expect("at least one statement")
+}
+
+/// `$n` → `$(n + offset)`.
+fn renumber(rows: &str, offset: usize) -> String {
+    let mut out = String::with_capacity(rows.len() + 8);
+    let mut chars = rows.char_indices().peekable();
+    while let Some((_, c)) = chars.next() {
+        out.push(c);
+        if c != '$' {
+            continue;
+        }
+        let mut n = 0usize;
+        while let Some((_, d)) = chars.next_if(|(_, d)| d.is_ascii_digit()) {
+            n = n * 10 + (d as usize - '0' as usize);
+        }
+        out.push_str(&(n + offset).to_string());
+    }
+    out
 }
 
 /// Asks each job's `after` for its statements, in job order, handing on what earlier ones
@@ -454,6 +537,66 @@ mod tests {
             results.push(result);
         }
         (results, batcher.stats.clone())
+    }
+
+    #[test]
+    fn runs_of_the_same_insert_become_multi_row_inserts_on_postgres() {
+        let pg = |sql: &str, values: Vec<sea_orm::Value>| {
+            Statement::from_sql_and_values(sea_orm::DatabaseBackend::Postgres, sql, values)
+        };
+        let insert = |a: i64, b: i64| {
+            vec![
+                pg(
+                    "INSERT INTO t (a, b) VALUES ($1, $2)",
+                    vec![a.into(), b.into()],
+                ),
+                pg(
+                    "INSERT INTO u (a) VALUES ($1), ($2)",
+                    vec![a.into(), b.into()],
+                ),
+            ]
+        };
+        let update = vec![pg(
+            "UPDATE t SET b = $1 WHERE a = $2 RETURNING *",
+            vec![0.into(), 1.into()],
+        )];
+        let jobs = [
+            insert(1, 2),
+            insert(3, 4),
+            insert(5, 6),
+            update.clone(),
+            insert(7, 8),
+        ];
+        let units: Vec<&[Statement]> = jobs.iter().map(|j| &j[..]).collect();
+        let sent = merged_inserts(&units);
+        let texts: Vec<&str> = sent.iter().map(|s| s.sql.as_str()).collect();
+        assert_eq!(
+            texts,
+            [
+                "INSERT INTO t (a, b) VALUES ($1, $2), ($3, $4)",
+                "INSERT INTO u (a) VALUES ($1), ($2), ($3), ($4)",
+                "INSERT INTO t (a, b) VALUES ($1, $2)",
+                "INSERT INTO u (a) VALUES ($1), ($2)",
+                "UPDATE t SET b = $1 WHERE a = $2 RETURNING *",
+                "INSERT INTO t (a, b) VALUES ($1, $2)",
+                "INSERT INTO u (a) VALUES ($1), ($2)",
+            ],
+            "3 inserts (2 + 1), an update, an insert"
+        );
+        let values: Vec<sea_orm::Value> = sent[0].values.clone().unwrap().0;
+        assert_eq!(
+            values,
+            vec![1i64.into(), 2i64.into(), 3i64.into(), 4i64.into()]
+        );
+        // Not merged: RETURNING, ON CONFLICT, literals.
+        for sql in [
+            "INSERT INTO t (a) VALUES ($1) RETURNING a",
+            "INSERT INTO t (a) VALUES ($1) ON CONFLICT DO NOTHING",
+            "INSERT INTO t (a) VALUES ('$1')",
+        ] {
+            assert_eq!(values_clause(sql), None, "{sql}");
+        }
+        assert_eq!(renumber("($1, $12), ($3)", 10), "($11, $22), ($13)");
     }
 
     #[test]
