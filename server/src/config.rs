@@ -30,7 +30,8 @@ pub struct Settings {
     /// Burst allowed above the rate (defaults to the rate).
     pub rate_limit_burst: Option<u32>,
     /// Connections in the read pool; by default 4 on SQLite (more only adds thread switching
-    /// on a small machine) and 16 on PostgreSQL.
+    /// on a small machine) and on PostgreSQL four per core, 8 to 32 (a quarter of them
+    /// writer lanes, a quarter reader lanes).
     pub db_max_connections: Option<u32>,
     /// SQLite `synchronous=FULL` (survives power loss; the default) or NORMAL (`false`).
     pub sqlite_synchronous_full: bool,

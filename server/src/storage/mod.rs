@@ -154,13 +154,26 @@ impl WriteTxn<'_> {
     }
 }
 
+/// The default PostgreSQL pool: four connections per core, 8 to 32. A quarter of it are
+/// writer lanes and a quarter reader lanes (see `batch`, `lookup`). On the 2-core development
+/// machine 8 beat 16 and 32 side by side with the bench's bare server (README, Performance):
+/// more connections than that only have PostgreSQL's backends compete for the same cores.
+fn postgres_pool(cores: usize) -> u32 {
+    (4 * cores).clamp(8, 32) as u32
+}
+
+fn cores() -> usize {
+    std::thread::available_parallelism().map_or(2, |n| n.get())
+}
+
 impl Store {
     /// Connects (creating a SQLite file when missing) without touching the schema.
     pub async fn connect(settings: &DbSettings) -> StorageResult<Self> {
         let sqlite = settings.url.starts_with("sqlite:");
-        let pool = settings
-            .max_connections
-            .unwrap_or(if sqlite { 4 } else { 16 });
+        let pool =
+            settings
+                .max_connections
+                .unwrap_or(if sqlite { 4 } else { postgres_pool(cores()) });
         let db = Database::connect(Self::options(settings, pool, READ_STATEMENT_CACHE)).await?;
         if db.get_database_backend() != DatabaseBackend::Sqlite {
             // Group commit and coalesced reads over the pool: a quarter of it each at most.
@@ -366,6 +379,11 @@ impl Store {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_postgres_pool_follows_the_cores() {
+        assert_eq!([1, 2, 4, 8, 16].map(postgres_pool), [8, 8, 16, 32, 32]);
+    }
 
     #[test]
     fn a_duplicated_error_keeps_its_kind() {
