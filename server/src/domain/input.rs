@@ -99,6 +99,16 @@ impl<'a> Fields<'a> {
         Some(s.clone())
     }
 
+    fn boolean(&mut self, name: &str, value: &Value) -> Option<bool> {
+        match value {
+            Value::Bool(b) => Some(*b),
+            _ => {
+                self.error(name, "invalid", "Must be a valid boolean.");
+                None
+            }
+        }
+    }
+
     fn int(&mut self, name: &str, value: &Value, min: i64, max: i64) -> Option<i64> {
         let Some(n) = value.as_i64() else {
             let detail = if value.is_u64() || value.as_f64().is_some_and(|f| f.fract() == 0.0) {
@@ -297,6 +307,12 @@ fn finish<T>(errors: Vec<FieldError>, value: Option<T>) -> DomainResult<T> {
         Some(value) if errors.is_empty() => Ok(value),
         _ => Err(DomainError::Validation(errors)),
     }
+}
+
+/// A field's value; a field that failed reads as absent (its error is already recorded, so the
+/// whole body is refused by `finish`).
+fn read<T>(r: Result<Nullable<T>, ()>) -> Nullable<T> {
+    r.unwrap_or(None)
 }
 
 /// Keeps a field's value, or records that it failed.
@@ -538,13 +554,7 @@ impl WebhookPatch {
             let slug = text(&mut f, "slug", 1, 50);
             let url = text(&mut f, "url", 1, 2048);
             let description = text(&mut f, "description", 0, 1000);
-            let enabled = f.raw("enabled").and_then(|v| match v {
-                Value::Bool(b) => Some(*b),
-                _ => {
-                    f.error("enabled", "invalid", "Must be a valid boolean.");
-                    None
-                }
-            });
+            let enabled = f.raw("enabled").and_then(|v| f.boolean("enabled", v));
             WebhookPatch {
                 slug,
                 url,
@@ -589,13 +599,7 @@ impl ProjectActionPatch {
                 None | Some(Value::Null) => None,
                 Some(v) => Some(f.string("name_filter", v, 0, usize::MAX)),
             };
-            let enabled = f.raw("enabled").and_then(|v| match v {
-                Value::Bool(b) => Some(*b),
-                _ => {
-                    f.error("enabled", "invalid", "Must be a valid boolean.");
-                    None
-                }
-            });
+            let enabled = f.raw("enabled").and_then(|v| f.boolean("enabled", v));
             let action = read_action_fields(&mut f)?;
             Some(ProjectActionPatch {
                 name,
@@ -644,67 +648,33 @@ impl MonitorPatch {
                 f.required("name");
                 f.required("kind");
             }
-            let mut failed = false;
-            let name = ok(
-                f.nullable("name", false, |f, v| f.string("name", v, 1, 255)),
-                &mut failed,
-            );
-            let kind = ok(
-                f.nullable("kind", false, |f, v| match v.as_str() {
-                    Some(k @ ("interval" | "cron")) => Some(k.to_owned()),
-                    _ => {
-                        f.error("kind", "invalid_choice", "Use \"interval\" or \"cron\".");
-                        None
-                    }
-                }),
-                &mut failed,
-            );
-            let interval = ok(
-                f.nullable("interval", true, |f, v| {
-                    f.int("interval", v, 1, MAX_MONITOR_SECS)
-                }),
-                &mut failed,
-            );
-            let schedule = ok(
-                f.nullable("schedule", true, |f, v| f.string("schedule", v, 1, 255)),
-                &mut failed,
-            );
-            let timezone = ok(
-                f.nullable("timezone", false, |f, v| f.string("timezone", v, 1, 64)),
-                &mut failed,
-            );
-            let grace = ok(
-                f.nullable("grace", false, |f, v| {
-                    f.int("grace", v, 0, MAX_MONITOR_SECS)
-                }),
-                &mut failed,
-            );
-            let max_runtime = ok(
-                f.nullable("max_runtime", true, |f, v| {
-                    f.int("max_runtime", v, 1, MAX_MONITOR_SECS)
-                }),
-                &mut failed,
-            );
-            let alert_integration = ok(
-                f.nullable("alert_integration", true, |f, v| {
-                    f.string("alert_integration", v, 1, 60)
-                }),
-                &mut failed,
-            );
-            let alert_config = ok(
-                f.nullable("alert_config", true, |f, _| f.free_json("alert_config")),
-                &mut failed,
-            );
-            let enabled = ok(
-                f.nullable("enabled", false, |f, v| match v {
-                    Value::Bool(b) => Some(*b),
-                    _ => {
-                        f.error("enabled", "invalid", "Must be a valid boolean.");
-                        None
-                    }
-                }),
-                &mut failed,
-            );
+            let name = read(f.nullable("name", false, |f, v| f.string("name", v, 1, 255)));
+            let kind = read(f.nullable("kind", false, |f, v| match v.as_str() {
+                Some(k @ ("interval" | "cron")) => Some(k.to_owned()),
+                _ => {
+                    f.error("kind", "invalid_choice", "Use \"interval\" or \"cron\".");
+                    None
+                }
+            }));
+            let interval = read(f.nullable("interval", true, |f, v| {
+                f.int("interval", v, 1, MAX_MONITOR_SECS)
+            }));
+            let schedule =
+                read(f.nullable("schedule", true, |f, v| f.string("schedule", v, 1, 255)));
+            let timezone =
+                read(f.nullable("timezone", false, |f, v| f.string("timezone", v, 1, 64)));
+            let grace = read(f.nullable("grace", false, |f, v| {
+                f.int("grace", v, 0, MAX_MONITOR_SECS)
+            }));
+            let max_runtime = read(f.nullable("max_runtime", true, |f, v| {
+                f.int("max_runtime", v, 1, MAX_MONITOR_SECS)
+            }));
+            let alert_integration = read(f.nullable("alert_integration", true, |f, v| {
+                f.string("alert_integration", v, 1, 60)
+            }));
+            let alert_config =
+                read(f.nullable("alert_config", true, |f, _| f.free_json("alert_config")));
+            let enabled = read(f.nullable("enabled", false, |f, v| f.boolean("enabled", v)));
             MonitorPatch {
                 name: name.flatten(),
                 kind: kind.flatten(),
