@@ -143,11 +143,6 @@ impl Batcher {
         batcher
     }
 
-    /// How many batches and jobs have run.
-    pub fn stats(&self) -> &BatchStats {
-        &self.stats
-    }
-
     /// The queue alone; jobs wait in it until `run` takes the receiver.
     fn unstarted() -> (Self, mpsc::Receiver<Queued>) {
         let (queue, rx) = mpsc::channel(QUEUE_CAPACITY);

@@ -1,9 +1,10 @@
-//! Monitor queries: the CRUD of the API, the row lock a check-in and an edit take, the
-//! compare-and-set the sweep flips with, and the monitored runs awaiting their outcome.
+//! Monitor queries: the CRUD of the API, the row lock that check-ins, edits and the sweep
+//! take, the due-time query, and the monitored runs awaiting their outcome.
 //!
-//! Replica safety: a due monitor is flipped by `swap_monitor`, an `UPDATE … WHERE revision =
-//! <the revision read>`, so of several sweeping replicas exactly one wins; a run is concluded
-//! by whoever deletes its `monitor_run` row (`take_monitor_run`), once.
+//! Replica safety: a due monitor is changed under its row lock (`lock_monitor`) only if it
+//! still has the revision the due query saw, and every write raises the revision
+//! (`save_monitor`), so of several sweeping replicas exactly one makes each transition; a run
+//! is concluded by whoever deletes its `monitor_run` row (`take_monitor_run`), once.
 
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, IntoActiveModel, QueryFilter,
@@ -165,25 +166,6 @@ pub async fn save_monitor(
         .exec(&w.txn)
         .await?;
     Ok(row)
-}
-
-/// Writes `row` if the stored monitor still has revision `expected`: `false` when another
-/// write or replica changed it since it was read.
-pub async fn swap_monitor(
-    w: &WriteTxn<'_>,
-    mut row: monitor::Model,
-    expected: i64,
-) -> StorageResult<Option<monitor::Model>> {
-    row.revision = expected + 1;
-    let mut active = row.clone().into_active_model().reset_all();
-    active.id = sea_orm::ActiveValue::Unchanged(row.id.clone());
-    let res = monitor::Entity::update_many()
-        .set(active)
-        .filter(monitor::Column::Id.eq(row.id.as_str()))
-        .filter(monitor::Column::Revision.eq(expected))
-        .exec(&w.txn)
-        .await?;
-    Ok((res.rows_affected == 1).then_some(row))
 }
 
 /// Records a monitored run awaiting its outcome.
