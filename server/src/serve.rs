@@ -64,6 +64,7 @@ pub async fn run(settings: Settings) -> anyhow::Result<()> {
         body_limit: settings.body_limit,
         keys,
         limiter,
+        schema: Arc::new(http::docs::ServedSchema::new(&public_url)),
     };
     println!("listening on http://{local}");
     tracing::info!(%local, %public_url, "listening");

@@ -47,6 +47,53 @@ async fn docs_schema_and_health() {
     }
 }
 
+/// Deployed behind a public URL, the served documents name that URL as their server, so
+/// Swagger UI's "Try it out" reaches this server and not the canonical file's local default.
+#[tokio::test]
+async fn served_schema_names_the_public_url() {
+    let s = Server::start_with_env(
+        Backend::Sqlite,
+        &[("RATEL_PUBLIC_URL", "https://ratel.example.com/")],
+    )
+    .await;
+    let json = expect(
+        s.raw(Method::GET, &s.url("/api/schema.json"))
+            .send()
+            .await
+            .unwrap(),
+        200,
+    )
+    .await;
+    let servers = serde_json::json!([{
+        "url": "https://ratel.example.com",
+        "description": "This Ratel server",
+    }]);
+    assert_eq!(json["servers"], servers);
+    let yaml = s
+        .raw(Method::GET, &s.url("/api/schema.yaml"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        yaml.starts_with("openapi: 3.0.3"),
+        "the canonical text, in order"
+    );
+    let yaml: serde_json::Value = serde_norway::from_str(&yaml).unwrap();
+    assert_eq!(yaml["servers"], servers);
+    assert_eq!(yaml, json, "JSON and YAML serve one document");
+    // A task's links use the same base.
+    let t = s.create(serde_json::json!({"name": "linked"})).await;
+    assert!(
+        t["public_url"]
+            .as_str()
+            .unwrap()
+            .starts_with("https://ratel.example.com/public/tasks/")
+    );
+}
+
 #[tokio::test]
 async fn second_start_keeps_the_data_and_prints_no_key() {
     let first = Server::start_on(TestDb::new(Backend::Sqlite).await, &[]);

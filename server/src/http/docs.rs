@@ -13,24 +13,52 @@ use super::error::ApiError;
 /// The canonical contract, compiled into the binary.
 pub const OPENAPI_YAML: &str = include_str!("../../../openapi.yaml");
 
-static OPENAPI_JSON: LazyLock<String> = LazyLock::new(|| {
-    let doc: serde_json::Value =
-        serde_norway::from_str(OPENAPI_YAML).expect("openapi.yaml is valid YAML (tested)");
-    serde_json::to_string(&doc).expect("a JSON value serialises")
-});
+/// The document as this server serves it: the canonical contract with `servers` naming the
+/// configured public URL, so that Swagger UI's "Try it out" reaches this server wherever it
+/// is deployed (the canonical file keeps its local default). Built once at start.
+pub struct ServedSchema {
+    json: String,
+    yaml: String,
+}
+
+impl ServedSchema {
+    pub fn new(public_url: &str) -> Self {
+        let mut doc: serde_json::Value =
+            serde_norway::from_str(OPENAPI_YAML).expect("openapi.yaml is valid YAML (tested)");
+        doc["servers"] = serde_json::json!([{
+            "url": public_url,
+            "description": "This Ratel server",
+        }]);
+        // The YAML keeps the canonical text (order, comments) with its `servers` block
+        // replaced; a JSON string is a valid YAML scalar.
+        let url = serde_json::Value::from(public_url);
+        let yaml = OPENAPI_YAML.replacen(
+            CANONICAL_SERVERS,
+            &format!("servers:\n- url: {url}\n  description: This Ratel server\n"),
+            1,
+        );
+        Self {
+            json: serde_json::to_string(&doc).expect("a JSON value serialises"),
+            yaml,
+        }
+    }
+}
+
+/// The `servers` block of the canonical file.
+const CANONICAL_SERVERS: &str = "servers:\n- url: http://127.0.0.1:8000\n  description: A local Ratel server on its default address\n";
 
 #[handler]
-pub fn schema_json() -> Response {
+pub fn schema_json(state: Data<&AppState>) -> Response {
     Response::builder()
         .content_type("application/json")
-        .body(OPENAPI_JSON.as_str())
+        .body(state.schema.json.clone())
 }
 
 #[handler]
-pub fn schema_yaml() -> Response {
+pub fn schema_yaml(state: Data<&AppState>) -> Response {
     Response::builder()
         .content_type("application/yaml")
-        .body(OPENAPI_YAML)
+        .body(state.schema.yaml.clone())
 }
 
 #[handler]
@@ -87,4 +115,26 @@ pub fn swagger_ui() -> impl Endpoint {
     Route::new()
         .at("/", get(swagger_redirect))
         .at("/*path", get(swagger_file))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn served_documents_name_the_public_url() {
+        assert!(OPENAPI_YAML.contains(CANONICAL_SERVERS));
+        let served = ServedSchema::new("https://ratel.example.com/base");
+        let json: serde_json::Value = serde_json::from_str(&served.json).unwrap();
+        let yaml: serde_json::Value = serde_norway::from_str(&served.yaml).unwrap();
+        assert_eq!(json, yaml, "both forms hold the same document");
+        assert_eq!(
+            json["servers"],
+            serde_json::json!([{"url": "https://ratel.example.com/base",
+                                "description": "This Ratel server"}])
+        );
+        let mut canonical: serde_json::Value = serde_norway::from_str(OPENAPI_YAML).unwrap();
+        canonical["servers"] = json["servers"].clone();
+        assert_eq!(json, canonical, "nothing else changes");
+    }
 }

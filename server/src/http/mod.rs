@@ -39,6 +39,8 @@ pub struct AppState {
     /// Recently authenticated keys.
     pub keys: KeyCache,
     pub limiter: Option<Arc<DefaultKeyedRateLimiter<i64>>>,
+    /// The API document as served (`servers` = `public_url`).
+    pub schema: Arc<docs::ServedSchema>,
 }
 
 impl AppState {
